@@ -1,0 +1,51 @@
+import { SIGNATURE_SCHEMES, type SignatureScheme } from '../shared/ipn/signature.ts';
+import { ConfigurationError, integer, oneOf, optionalString, requiredString } from '../shared/config.ts';
+import { parseSecretList } from '../shared/secrets/webhook-secrets.ts';
+
+export type WebhookSecretSource = { kind: 'env'; secrets: string[] } | { kind: 'secrets-manager'; arn: string };
+
+export interface IngestConfig {
+  tableName: string;
+  queueUrl: string;
+  secretSource: WebhookSecretSource;
+  signatureScheme: SignatureScheme;
+  toleranceSeconds: number;
+  retentionDays: number;
+}
+
+/** Reads and checks the ingest function's environment; throws {@link ConfigurationError}. */
+export function loadIngestConfig(env: Record<string, string | undefined>): IngestConfig {
+  const secretArn = optionalString(env, 'OKEPAY_WEBHOOK_SECRET_ARN');
+  const secretList = optionalString(env, 'OKEPAY_WEBHOOK_SECRETS');
+  let secretSource: WebhookSecretSource;
+  if (secretArn) {
+    if (secretList) {
+      throw new ConfigurationError(
+        'OKEPAY_WEBHOOK_SECRETS',
+        'and OKEPAY_WEBHOOK_SECRET_ARN are both set; set only one (the ARN in AWS, the list for development)',
+      );
+    }
+    if (!secretArn.startsWith('arn:')) {
+      throw new ConfigurationError('OKEPAY_WEBHOOK_SECRET_ARN', `must be a Secrets Manager ARN, got "${secretArn}"`);
+    }
+    secretSource = { kind: 'secrets-manager', arn: secretArn };
+  } else if (secretList) {
+    const secrets = parseSecretList(secretList);
+    if (secrets.length === 0) throw new ConfigurationError('OKEPAY_WEBHOOK_SECRETS', 'holds no secret');
+    secretSource = { kind: 'env', secrets };
+  } else {
+    throw new ConfigurationError(
+      'OKEPAY_WEBHOOK_SECRET_ARN',
+      'or OKEPAY_WEBHOOK_SECRETS must be set: the ARN of the Secrets Manager secret holding the okePay ' +
+        'webhook secret, or a comma-separated list of secrets for development',
+    );
+  }
+  return {
+    tableName: requiredString(env, 'TABLE_NAME'),
+    queueUrl: requiredString(env, 'QUEUE_URL'),
+    secretSource,
+    signatureScheme: oneOf(env, 'OKEPAY_SIGNATURE_SCHEME', SIGNATURE_SCHEMES, 'body'),
+    toleranceSeconds: integer(env, 'OKEPAY_SIGNATURE_TOLERANCE_SECONDS', 300, 1, 86_400),
+    retentionDays: integer(env, 'OKEPAY_RETENTION_DAYS', 90, 1, 3650),
+  };
+}

@@ -1,0 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requestHandler } from './request-handler.ts';
+
+/**
+ * The process's one DynamoDBClient, built at module scope so a warm Lambda reuses its connections.
+ * Its endpoint comes from the SDK's own settings (`AWS_ENDPOINT_URL` and the per-service variants),
+ * which is how the local pipeline points it at 127.0.0.1.
+ */
+export const dynamoDbClient = new DynamoDBClient({ requestHandler });
