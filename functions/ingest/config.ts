@@ -1,8 +1,10 @@
-import { SIGNATURE_SCHEMES, type SignatureScheme } from '../shared/ipn/signature.ts';
 import { ConfigurationError, integer, oneOf, optionalString, requiredString } from '../shared/config.ts';
+import { SIGNATURE_SCHEMES, type SignatureScheme } from '../shared/ipn/signature.ts';
 import { parseSecretList } from '../shared/secrets/webhook-secrets.ts';
 
-export type WebhookSecretSource = { kind: 'env'; secrets: string[] } | { kind: 'secrets-manager'; arn: string };
+export type WebhookSecretSource =
+  | { kind: 'env'; secrets: string[] }
+  | { kind: 'secrets-manager'; arn: string };
 
 export interface IngestConfig {
   tableName: string;
@@ -26,7 +28,10 @@ export function loadIngestConfig(env: Record<string, string | undefined>): Inges
       );
     }
     if (!secretArn.startsWith('arn:')) {
-      throw new ConfigurationError('OKEPAY_WEBHOOK_SECRET_ARN', `must be a Secrets Manager ARN, got "${secretArn}"`);
+      throw new ConfigurationError(
+        'OKEPAY_WEBHOOK_SECRET_ARN',
+        `must be a Secrets Manager ARN, got "${secretArn}"`,
+      );
     }
     secretSource = { kind: 'secrets-manager', arn: secretArn };
   } else if (secretList) {

@@ -10,7 +10,11 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * The exact bytes the client sent, from an API Gateway body: decoded from base64 when API Gateway
  * flagged it so, otherwise the UTF-8 bytes of the string (API Gateway passes text bodies as is).
  */
-export function decodeRawBody(body: string | undefined, isBase64Encoded: boolean, limitBytes = MAX_BODY_BYTES): Buffer {
+export function decodeRawBody(
+  body: string | undefined,
+  isBase64Encoded: boolean,
+  limitBytes = MAX_BODY_BYTES,
+): Buffer {
   const text = body ?? '';
   if (!isBase64Encoded) {
     const size = Buffer.byteLength(text);

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { InvalidPayloadError, SignatureVerificationError } from '../shared/ipn/errors.ts';
 import { parseIpnBody } from '../shared/ipn/payload.ts';
 import { SIGNATURE_HEADER, type SignatureScheme, verifySignature } from '../shared/ipn/signature.ts';
-import { METRICS, type Log, type MetricSink } from '../shared/observability.ts';
+import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import type { IpnQueue, QueuedIpn } from '../shared/queue/ipn-queue.ts';
 import type { WebhookSecrets } from '../shared/secrets/webhook-secrets.ts';
 import type { EventStore, StoredEvent } from '../shared/store/event-store.ts';
@@ -91,7 +91,8 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
   } catch (error) {
     if (error instanceof InvalidPayloadError || error instanceof UnsupportedMediaTypeError) {
       const httpStatus = error instanceof UnsupportedMediaTypeError ? 415 : 400;
-      const issues = error instanceof InvalidPayloadError ? error.issues : [{ path: '', message: error.message }];
+      const issues =
+        error instanceof InvalidPayloadError ? error.issues : [{ path: '', message: error.message }];
       // Kept before answering: okePay will not resend a 4xx, so this record is the only copy.
       await store.recordRejected({
         body: request.rawBody,
@@ -163,7 +164,8 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
     ? {
         status: 'duplicate',
         conflict: true,
-        message: 'An IPN with this payment_id and event was already received with a different body; the first one is kept',
+        message:
+          'An IPN with this payment_id and event was already received with a different body; the first one is kept',
       }
     : { status: 'duplicate' };
 }

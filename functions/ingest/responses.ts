@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InvalidPayloadError, SignatureVerificationError } from '../shared/ipn/errors.ts';
-import { METRICS, type Log, type MetricSink } from '../shared/observability.ts';
+import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import { QueueUnavailableError } from '../shared/queue/errors.ts';
 import { WebhookSecretsUnavailableError } from '../shared/secrets/webhook-secrets.ts';
 import { StoreUnavailableError } from '../shared/store/errors.ts';
@@ -19,7 +19,11 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
  * endpoint, what to fix; okePay does not retry them. Everything else is a 5xx so okePay retries: an
  * event is never answered 2xx unless it is stored and enqueued. Exception details stay in the logs.
  */
-export function errorResponse(error: unknown, log: Log, metrics: MetricSink): APIGatewayProxyStructuredResultV2 {
+export function errorResponse(
+  error: unknown,
+  log: Log,
+  metrics: MetricSink,
+): APIGatewayProxyStructuredResultV2 {
   if (error instanceof SignatureVerificationError) {
     log.warn('Refused an IPN: signature', { reason: error.reason });
     return jsonResponse(401, { error: 'invalid_signature', reason: error.reason, message: error.message });

@@ -1,9 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 
 /** The slices of Powertools' Logger and Metrics the domain code uses, so tests can pass their own. */
 export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-export type MetricSink = Pick<Metrics, 'addMetric'>;
+export interface MetricSink {
+  addMetric(name: string, unit: 'Count', value: number): unknown;
+}
 
 /** CloudWatch namespace and metric names; the CDK alarms and dashboard read the same constants. */
 export const METRIC_NAMESPACE = 'OkePayPipeline';

@@ -5,7 +5,19 @@ import currencyCodes from 'currency-codes';
  * IMF's SDR, the testing code and "no currency". They have no minor unit ("N.A." in ISO 4217).
  */
 const NOT_A_PAYMENT_CURRENCY = new Set([
-  'XAG', 'XAU', 'XBA', 'XBB', 'XBC', 'XBD', 'XDR', 'XPD', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX',
+  'XAG',
+  'XAU',
+  'XBA',
+  'XBB',
+  'XBC',
+  'XBD',
+  'XDR',
+  'XPD',
+  'XPT',
+  'XSU',
+  'XTS',
+  'XUA',
+  'XXX',
 ]);
 
 /**

@@ -28,6 +28,9 @@ export class InvalidPayloadError extends Error {
     readonly issues: PayloadIssue[],
     options?: ErrorOptions,
   ) {
-    super(`Invalid IPN payload: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, options);
+    super(
+      `Invalid IPN payload: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
+      options,
+    );
   }
 }

@@ -63,9 +63,7 @@ const attempt = z.looseObject({
     .pipe(z.number().int('must be a whole number').min(1, 'must be 1 or more')),
   acquirer: z.string().min(1, 'must not be empty').max(128),
   result: z.string().min(1, 'must not be empty').max(64),
-  code: z
-    .union([z.string(), losslessNumber.transform((n) => n.toString())])
-    .optional(),
+  code: z.union([z.string(), losslessNumber.transform((n) => n.toString())]).optional(),
 });
 
 export const ipnPayloadSchema = z
@@ -86,7 +84,10 @@ export const ipnPayloadSchema = z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code such as EUR')
       .refine((code) => currencyMinorUnits(code) !== undefined, 'is not an ISO 4217 payment currency'),
-    occurred_at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-05-10T12:46:52Z' }),
+    occurred_at: z.iso.datetime({
+      offset: true,
+      error: 'must be an ISO 8601 date-time, e.g. 2026-05-10T12:46:52Z',
+    }),
     attempts: z.array(attempt).max(32).optional(),
   })
   .superRefine((payload, ctx) => {
@@ -130,7 +131,9 @@ export function parseIpnBody(rawBody: Buffer): IpnPayload {
     document = parseLosslessJson(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new InvalidPayloadError([{ path: '', message: `body is not valid JSON: ${reason}` }], { cause: error });
+    throw new InvalidPayloadError([{ path: '', message: `body is not valid JSON: ${reason}` }], {
+      cause: error,
+    });
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw new InvalidPayloadError([{ path: '', message: 'body must be a JSON object' }]);

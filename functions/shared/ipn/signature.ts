@@ -65,7 +65,10 @@ export function parseSignatureHeader(header: string | undefined): ParsedSignatur
     const value = part.slice(separator + 1).trim();
     if (key === 't') {
       if (timestamp !== undefined) {
-        throw new SignatureVerificationError('malformed_signature', 'X-Okepay-Signature has more than one t.');
+        throw new SignatureVerificationError(
+          'malformed_signature',
+          'X-Okepay-Signature has more than one t.',
+        );
       }
       timestamp = value;
     } else if (key === 'v1') {

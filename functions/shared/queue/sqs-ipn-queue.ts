@@ -1,4 +1,4 @@
-import { type SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { QueueUnavailableError } from './errors.ts';
 import type { IpnQueue, QueuedIpn } from './ipn-queue.ts';
 
@@ -11,7 +11,9 @@ export class SqsIpnQueue implements IpnQueue {
 
   async enqueue(message: QueuedIpn): Promise<void> {
     try {
-      await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }));
+      await this.client.send(
+        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
+      );
     } catch (error) {
       throw new QueueUnavailableError('SendMessage', { cause: error });
     }

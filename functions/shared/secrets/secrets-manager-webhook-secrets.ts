@@ -24,7 +24,9 @@ export class SecretsManagerWebhookSecrets implements WebhookSecrets {
       // A secret stored as binary (SecretBinary) comes back as bytes.
       value = raw === undefined || typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
     } catch (error) {
-      throw new WebhookSecretsUnavailableError(`Cannot read the webhook secret ${this.secretArn}`, { cause: error });
+      throw new WebhookSecretsUnavailableError(`Cannot read the webhook secret ${this.secretArn}`, {
+        cause: error,
+      });
     }
     const secrets = value === undefined ? [] : parseSecretList(value);
     if (secrets.length === 0) {

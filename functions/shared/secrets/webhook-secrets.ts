@@ -20,9 +20,12 @@ export function parseSecretList(value: string): string[] {
     try {
       parsed = JSON.parse(trimmed);
     } catch (error) {
-      throw new WebhookSecretsUnavailableError('The webhook secret value looks like JSON but does not parse', {
-        cause: error,
-      });
+      throw new WebhookSecretsUnavailableError(
+        'The webhook secret value looks like JSON but does not parse',
+        {
+          cause: error,
+        },
+      );
     }
     list = Array.isArray(parsed) ? parsed : (parsed as { secrets?: unknown }).secrets;
   }

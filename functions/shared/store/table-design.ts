@@ -14,7 +14,11 @@
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 export const TTL_ATTRIBUTE = 'expiresAt';
 
-export const ORDER_REF_INDEX = { name: 'byOrderRef', partitionKey: 'orderRefKey', sortKey: 'receivedKey' } as const;
+export const ORDER_REF_INDEX = {
+  name: 'byOrderRef',
+  partitionKey: 'orderRefKey',
+  sortKey: 'receivedKey',
+} as const;
 export const RECEIVED_DAY_INDEX = {
   name: 'byReceivedDay',
   partitionKey: 'receivedDay',

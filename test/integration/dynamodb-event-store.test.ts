@@ -1,0 +1,166 @@
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
+import { StoredEventNotFoundError, StoreUnavailableError } from '../../functions/shared/store/errors.ts';
+import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
+import { ORDER_REF_INDEX, RECEIVED_DAY_INDEX } from '../../functions/shared/store/table-design.ts';
+import { type LocalAws, startLocalAws, TEST_CREDENTIALS } from '../helpers/local-aws.ts';
+
+let aws: LocalAws;
+let store: DynamoDbEventStore;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  store = new DynamoDbEventStore(aws.dynamoDb, aws.tableName);
+});
+afterAll(() => aws.close());
+
+let counter = 0;
+function storedEvent(overrides: Partial<StoredEvent> = {}): StoredEvent {
+  counter += 1;
+  return {
+    paymentId: `pay_${counter}`,
+    event: 'payment.succeeded',
+    orderRef: `ORDER-${counter}`,
+    body: Buffer.from(`{"n":${counter},"bytes":"\u00e9"}`),
+    bodySha256: 'a'.repeat(64),
+    signatureTimestamp: 1_778_417_220,
+    receivedAt: '2026-05-10T12:47:00.000Z',
+    occurredAt: '2026-05-10T12:46:52Z',
+    status: 'received',
+    conflictCount: 0,
+    expiresAt: 1_786_193_220,
+    ...overrides,
+  };
+}
+
+describe('DynamoDbEventStore', () => {
+  it('creates an item once and returns the stored one on the second put', async () => {
+    const event = storedEvent();
+    await expect(store.putIfAbsent(event)).resolves.toEqual({ created: true });
+
+    const second = await store.putIfAbsent({
+      ...event,
+      body: Buffer.from('other'),
+      bodySha256: 'b'.repeat(64),
+    });
+
+    expect(second).toEqual({ created: false, existing: event });
+  });
+
+  it('lets exactly one of 20 concurrent puts of the same key win', async () => {
+    const event = storedEvent();
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.putIfAbsent(event)));
+    expect(results.filter((result) => result.created)).toHaveLength(1);
+  });
+
+  it('keeps the exact body bytes, including bytes that are not UTF-8', async () => {
+    const body = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x7d]);
+    const event = storedEvent({ body });
+    await store.putIfAbsent(event);
+    const [read] = await store.getMany([event]);
+    expect(read?.body.equals(body)).toBe(true);
+  });
+
+  it('counts conflicts without changing the stored copy', async () => {
+    const event = storedEvent();
+    await store.putIfAbsent(event);
+    await store.recordConflict(event, 'c'.repeat(64), '2026-05-10T12:48:00.000Z');
+    await store.recordConflict(event, 'd'.repeat(64), '2026-05-10T12:49:00.000Z');
+    const [read] = await store.getMany([event]);
+    expect(read).toEqual({ ...event, conflictCount: 2 });
+  });
+
+  it('records a rejected body once, keeping the first record', async () => {
+    const rejected = {
+      body: Buffer.from('{"amount":"ten"}'),
+      bodySha256: 'e'.repeat(64),
+      signatureTimestamp: 1,
+      receivedAt: '2026-05-10T12:47:00.000Z',
+      httpStatus: 400,
+      issues: [{ path: 'amount', message: 'bad' }],
+      expiresAt: 2,
+    };
+    await store.recordRejected(rejected);
+    await expect(store.recordRejected({ ...rejected, httpStatus: 415 })).resolves.toBeUndefined();
+    const day = await aws.dynamoDb.send(
+      new QueryCommand({
+        TableName: aws.tableName,
+        IndexName: RECEIVED_DAY_INDEX.name,
+        KeyConditionExpression: 'receivedDay = :day',
+        FilterExpression: '#status = :rejected',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':day': { S: 'DAY#2026-05-10' }, ':rejected': { S: 'rejected' } },
+      }),
+    );
+    expect(day.Items).toHaveLength(1);
+  });
+
+  it('reads many items at once, more than one BatchGetItem holds, and leaves missing keys out', async () => {
+    const events = Array.from({ length: 130 }, () => storedEvent());
+    for (const event of events) await store.putIfAbsent(event);
+    const missing = { paymentId: 'pay_missing', event: 'payment.succeeded' };
+
+    const read = await store.getMany([...events, missing, events[0] as StoredEvent]);
+
+    expect(read).toHaveLength(130);
+    expect(new Set(read.map((event) => event.paymentId))).toEqual(
+      new Set(events.map((event) => event.paymentId)),
+    );
+  });
+
+  it('marks an item published once; the second mark reports a redelivery', async () => {
+    const event = storedEvent();
+    await store.putIfAbsent(event);
+    await expect(store.markPublished(event, '2026-05-10T12:47:05.000Z')).resolves.toBe(true);
+    await expect(store.markPublished(event, '2026-05-10T12:47:06.000Z')).resolves.toBe(false);
+    const [read] = await store.getMany([event]);
+    expect(read).toMatchObject({ status: 'published', publishedAt: '2026-05-10T12:47:05.000Z' });
+  });
+
+  it('refuses to mark a missing item published', async () => {
+    await expect(store.markPublished({ paymentId: 'nope', event: 'payment.failed' }, 'x')).rejects.toThrow(
+      StoredEventNotFoundError,
+    );
+  });
+
+  it('indexes items for replay by order ref and by received day', async () => {
+    const event = storedEvent({ orderRef: 'ORDER-INDEXED', receivedAt: '2026-06-01T00:00:01.000Z' });
+    await store.putIfAbsent(event);
+    const byOrder = await aws.dynamoDb.send(
+      new QueryCommand({
+        TableName: aws.tableName,
+        IndexName: ORDER_REF_INDEX.name,
+        KeyConditionExpression: 'orderRefKey = :order',
+        ExpressionAttributeValues: { ':order': { S: 'ORDER#ORDER-INDEXED' } },
+      }),
+    );
+    expect(byOrder.Items?.map((item) => item.paymentId?.S)).toEqual([event.paymentId]);
+    const byDay = await aws.dynamoDb.send(
+      new QueryCommand({
+        TableName: aws.tableName,
+        IndexName: RECEIVED_DAY_INDEX.name,
+        KeyConditionExpression: 'receivedDay = :day AND receivedKey BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':day': { S: 'DAY#2026-06-01' },
+          ':from': { S: '2026-06-01T00:00:00' },
+          ':to': { S: '2026-06-01T00:00:02' },
+        },
+      }),
+    );
+    expect(byDay.Items?.map((item) => item.paymentId?.S)).toEqual([event.paymentId]);
+  });
+
+  it('turns an unreachable DynamoDB into StoreUnavailableError', async () => {
+    const unreachable = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: TEST_CREDENTIALS,
+      endpoint: 'http://127.0.0.1:9',
+      maxAttempts: 1,
+    });
+    const broken = new DynamoDbEventStore(unreachable, aws.tableName);
+    await expect(broken.putIfAbsent(storedEvent())).rejects.toThrow(StoreUnavailableError);
+    await expect(broken.getMany([storedEvent()])).rejects.toThrow(StoreUnavailableError);
+    unreachable.destroy();
+  });
+});
