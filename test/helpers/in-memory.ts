@@ -3,6 +3,12 @@
  * for the CPU benchmark. They follow the DynamoDB adapter's contract (conditional put, conditional
  * mark-published); the adapter itself is tested against real servers in test/integration.
  */
+import {
+  type BusEntry,
+  type BusEntryResult,
+  BusUnavailableError,
+  type EventBus,
+} from '../../functions/shared/bus/event-bus.ts';
 import type { IpnQueue, QueuedIpn } from '../../functions/shared/queue/ipn-queue.ts';
 import { StoredEventNotFoundError } from '../../functions/shared/store/errors.ts';
 import {
@@ -82,5 +88,36 @@ export class RecordingMetrics {
   };
   count(name: string): number {
     return this.counts.get(name) ?? 0;
+  }
+}
+
+/**
+ * An in-memory bus that records every PutEvents request and can be told how to answer each one:
+ * `failNext(fn)` queues a decision per request (throw, or per-entry error codes).
+ */
+export class InMemoryEventBus implements EventBus {
+  readonly requests: BusEntry[][] = [];
+  readonly published: BusEntry[] = [];
+  private readonly plans: ((entries: readonly BusEntry[]) => (string | undefined)[] | Error)[] = [];
+  private counter = 0;
+
+  /** The next request answers with these per-entry error codes (undefined = success), or throws. */
+  failNext(plan: (entries: readonly BusEntry[]) => (string | undefined)[] | Error): this {
+    this.plans.push(plan);
+    return this;
+  }
+
+  async putEvents(entries: readonly BusEntry[]): Promise<BusEntryResult[]> {
+    this.requests.push([...entries]);
+    const plan = this.plans.shift();
+    const decision = plan ? plan(entries) : [];
+    if (decision instanceof Error) throw new BusUnavailableError({ cause: decision });
+    return entries.map((entry, index) => {
+      const errorCode = decision[index];
+      if (errorCode) return { ok: false, errorCode, errorMessage: `${errorCode} (injected)` };
+      this.published.push(entry);
+      this.counter += 1;
+      return { ok: true, eventId: `evt-${this.counter}` };
+    });
   }
 }

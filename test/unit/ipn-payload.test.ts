@@ -22,6 +22,13 @@ describe('parseIpnBody', () => {
     expect(parseIpnBody(Buffer.from(ipnJson({ amount: new RawNumber('129.90') }))).amount).toBe('129.90');
   });
 
+  it('reads the sample IPNs amounts as written, trailing zeros included', () => {
+    const samples = ipnSamples();
+    const amountOf = (name: string) => parseIpnBody(samples.get(name) ?? Buffer.alloc(0)).amount;
+    expect(amountOf('payment-succeeded')).toBe('129.90');
+    expect(amountOf('payment-chargeback')).toBe('1499.00');
+  });
+
   it('accepts an amount sent as a decimal string', () => {
     expect(parseIpnBody(Buffer.from(ipnJson({ amount: '129.90' }))).amount).toBe('129.90');
   });

@@ -1,0 +1,169 @@
+/**
+ * The consumer use case: for a batch of queue messages, read the stored events they refer to, publish
+ * the canonical event of each one not yet published, and mark it published. Returns one outcome per
+ * message, so the handler can report exactly the messages that were not published as failed.
+ *
+ * I/O is per batch, not per message: one BatchGetItem for the batch, PutEvents in requests of 10,
+ * then one conditional UpdateItem per published event.
+ */
+import * as z from 'zod';
+import type { EventBus } from '../shared/bus/event-bus.ts';
+import { publishEntries } from '../shared/bus/publish-entries.ts';
+import { type CanonicalEvent, toCanonicalEvent } from '../shared/canonical/normalise.ts';
+import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
+import { StoredEventNotFoundError } from '../shared/store/errors.ts';
+import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
+import { PoisonMessageError, PublishFailedError } from './errors.ts';
+
+export interface QueueRecord {
+  messageId: string;
+  body: string;
+}
+
+export type RecordOutcome =
+  | { status: 'published'; eventId: string }
+  | { status: 'already-published' }
+  | { status: 'failed'; error: Error };
+
+export interface PublishQueuedIpnsDeps {
+  store: Pick<EventStore, 'getMany' | 'markPublished'>;
+  bus: EventBus;
+  eventSource: string;
+  now: () => number;
+  /** Epoch ms after which no PutEvents retry starts. */
+  deadline: number;
+  log: Log;
+  metrics: MetricSink;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const queuedIpnSchema = z.object({
+  v: z.literal(1),
+  paymentId: z.string().min(1),
+  event: z.string().min(1),
+});
+
+function parseMessage(body: string): EventKey {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new PoisonMessageError('The message body is not JSON', { cause: error });
+  }
+  const result = queuedIpnSchema.safeParse(json);
+  if (!result.success) {
+    throw new PoisonMessageError(
+      `The message is not a queued IPN reference: ${z.prettifyError(result.error)}`,
+    );
+  }
+  return { paymentId: result.data.paymentId, event: result.data.event };
+}
+
+export async function publishQueuedIpns(
+  records: readonly QueueRecord[],
+  deps: PublishQueuedIpnsDeps,
+): Promise<Map<string, RecordOutcome>> {
+  const { log, metrics } = deps;
+  const outcomes = new Map<string, RecordOutcome>();
+  const keyByMessage = new Map<string, EventKey>();
+
+  for (const record of records) {
+    try {
+      keyByMessage.set(record.messageId, parseMessage(record.body));
+    } catch (error) {
+      const poison = error as PoisonMessageError;
+      metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
+      log.error('Poison message: it will reach the DLQ after maxReceiveCount receives', {
+        messageId: record.messageId,
+        reason: poison.message,
+      });
+      outcomes.set(record.messageId, { status: 'failed', error: poison });
+    }
+  }
+
+  // Strongly consistent read: a message enqueued right after the put must see the item.
+  const stored = await deps.store.getMany([...keyByMessage.values()]);
+  const storedById = new Map(stored.map((event) => [eventKeyId(event), event]));
+  const outcomeById = new Map<string, RecordOutcome>();
+
+  const toPublish: { event: StoredEvent; canonical: CanonicalEvent }[] = [];
+  for (const key of new Map([...keyByMessage.values()].map((key) => [eventKeyId(key), key])).values()) {
+    const id = eventKeyId(key);
+    const event = storedById.get(id);
+    if (!event) {
+      metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
+      log.error('Queued IPN has no stored event: it will reach the DLQ after maxReceiveCount receives', {
+        ...key,
+      });
+      outcomeById.set(id, { status: 'failed', error: new StoredEventNotFoundError(id) });
+    } else if (event.status === 'published') {
+      // A redelivery (okePay retried, or SQS delivered twice): it is on the bus already.
+      metrics.addMetric(METRICS.eventsSkipped, 'Count', 1);
+      log.info('Skipped an event that was already published', { ...key });
+      outcomeById.set(id, { status: 'already-published' });
+    } else {
+      try {
+        toPublish.push({ event, canonical: toCanonicalEvent(event, { source: deps.eventSource }) });
+      } catch (error) {
+        metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
+        log.error('Stored event cannot be normalised: it will reach the DLQ after maxReceiveCount receives', {
+          ...key,
+          error,
+        });
+        outcomeById.set(id, { status: 'failed', error: error as Error });
+      }
+    }
+  }
+
+  const results = await publishEntries(
+    toPublish.map(({ canonical }) => canonical.entry),
+    { bus: deps.bus, deadline: deps.deadline, now: deps.now, sleep: deps.sleep, metrics },
+  );
+
+  await Promise.all(
+    toPublish.map(async ({ event, canonical }, index) => {
+      const id = eventKeyId(event);
+      const result = results[index];
+      if (!result?.ok) {
+        const error = new PublishFailedError(result?.errorCode ?? 'Unknown', result?.errorMessage ?? '');
+        log.warn('Event not published; the message will be retried', {
+          ...keyOf(event),
+          errorCode: error.errorCode,
+        });
+        outcomeById.set(id, { status: 'failed', error });
+        return;
+      }
+      try {
+        const first = await deps.store.markPublished(event, new Date(deps.now()).toISOString());
+        if (!first) {
+          // Another consumer published the same event concurrently: subscribers got it twice, with
+          // the same detail.eventId. Rare (two copies in flight at once); visible in this log line.
+          log.warn('Event was published by another delivery at the same time', {
+            ...keyOf(event),
+            eventId: canonical.detail.eventId,
+          });
+        }
+        metrics.addMetric(METRICS.eventsPublished, 'Count', 1);
+        outcomeById.set(id, { status: 'published', eventId: canonical.detail.eventId });
+      } catch (error) {
+        // Published but not marked: failing the message means it is published again, with the same
+        // eventId; succeeding would leave the item looking unpublished. A duplicate is the lesser harm.
+        log.error('Event published but not marked published; the message will be retried', {
+          ...keyOf(event),
+          error,
+        });
+        outcomeById.set(id, { status: 'failed', error: error as Error });
+      }
+    }),
+  );
+
+  for (const [messageId, key] of keyByMessage) {
+    outcomes.set(
+      messageId,
+      outcomeById.get(eventKeyId(key)) ?? { status: 'failed', error: new Error('No outcome') },
+    );
+  }
+  return outcomes;
+}
+
+const keyOf = (event: StoredEvent): EventKey => ({ paymentId: event.paymentId, event: event.event });

@@ -1,0 +1,126 @@
+/**
+ * The canonical payment event: the public contract of this product. Downstream teams write
+ * EventBridge rules against it, so fields are added, never renamed or retyped, within a
+ * `schemaVersion`. This zod schema is the single source of the TypeScript type, the runtime check,
+ * the JSON Schema in `events/schema/` and the samples in `events/samples/`.
+ */
+import * as z from 'zod';
+
+export const SCHEMA_VERSION = '1';
+export const DEFAULT_EVENT_SOURCE = 'okepay';
+
+/** OKPAY transaction statuses (okpay-api-data-structures: TxnStatuses). */
+export const TRANSACTION_STATUSES = [
+  'None',
+  'Error',
+  'Canceled',
+  'Pending',
+  'Reversed',
+  'Hold',
+  'Completed',
+] as const;
+
+const isoUtc = z.iso
+  .datetime({ offset: false })
+  .describe('ISO 8601 date-time in UTC, e.g. 2026-05-10T12:46:52.000Z');
+
+export const cascadeAttemptSchema = z
+  .object({
+    n: z.number().int().min(1).describe('1-based position in the cascade'),
+    acquirer: z.string().describe('The acquirer tried, e.g. ACQ-EU-1'),
+    result: z.string().describe('The outcome, e.g. soft_decline, approved'),
+    code: z.string().optional().describe('The acquirer response code, when given'),
+  })
+  .describe("One attempt of okePay's cascading retry");
+
+export const paymentEventDetailSchema = z
+  .object({
+    schemaVersion: z.literal(SCHEMA_VERSION).describe('Version of this detail schema'),
+    eventId: z
+      .uuid()
+      .describe(
+        'Stable id derived from paymentId + type: the same on every redelivery and replay. Dedupe on it.',
+      ),
+    type: z
+      .string()
+      .describe('The okePay event name, e.g. payment.succeeded; unknown payment.* types keep their name'),
+    paymentId: z.string(),
+    orderRef: z.string(),
+    amount: z
+      .object({
+        decimal: z
+          .string()
+          .regex(/^\d+(\.\d+)?$/)
+          .describe(
+            'Exact decimal with the currency\'s minor-unit digits: "129.90" EUR, "5400" JPY, "12.345" KWD',
+          ),
+        minorUnits: z
+          .number()
+          .int()
+          .min(0)
+          .describe('Integer amount in minor units, e.g. 12990 for 129.90 EUR'),
+        number: z.number().min(0).describe('The amount as a JSON number, for EventBridge numeric matching'),
+        minorUnitDigits: z
+          .number()
+          .int()
+          .min(0)
+          .max(4)
+          .describe('Digits after the decimal point in this currency'),
+      })
+      .describe('The amount, three ways: exact text, exact integer, and a number for rules'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .describe('ISO 4217 code'),
+    status: z.enum(TRANSACTION_STATUSES).describe('OKPAY transaction status the event maps to'),
+    statusReason: z
+      .enum(['refund', 'chargeback'])
+      .optional()
+      .describe('Why a payment is Reversed: a refund or a chargeback'),
+    occurredAt: isoUtc.describe("When it happened at okePay (the IPN's occurred_at), in UTC"),
+    receivedAt: isoUtc.describe('When this pipeline accepted the IPN, in UTC'),
+    cascade: z
+      .object({
+        attempts: z.array(cascadeAttemptSchema),
+        approvedBy: z.string().optional().describe('The acquirer whose attempt was approved, if any'),
+      })
+      .optional()
+      .describe("okePay's cascade, when the IPN carries its attempts list"),
+    replay: z
+      .object({
+        replayId: z.string(),
+        requestedAt: isoUtc,
+      })
+      .optional()
+      .describe('Present only on replayed events; absent on live ones'),
+    raw: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('The original IPN payload; null only when it was too large to publish (see rawOmitted)'),
+    rawOmitted: z
+      .literal('too_large')
+      .optional()
+      .describe('Set when raw was left out to keep the event under the PutEvents size limit'),
+  })
+  .describe('detail of an okePay payment event');
+
+export type PaymentEventDetail = z.output<typeof paymentEventDetailSchema>;
+
+/** The EventBridge envelope a subscriber's target receives, with the canonical detail. */
+export const paymentEventEnvelopeSchema = z
+  .object({
+    version: z.literal('0'),
+    id: z
+      .string()
+      .describe("EventBridge's id of this delivery; differs per publish. Use detail.eventId to dedupe"),
+    'detail-type': z.string().describe('The okePay event name, e.g. payment.succeeded'),
+    source: z.string().describe('okepay, unless configured otherwise'),
+    account: z.string(),
+    time: z.string().describe("The event's occurred_at"),
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail: paymentEventDetailSchema,
+  })
+  .describe('okePay payment event, as delivered by Amazon EventBridge');
+
+export type PaymentEventEnvelope = z.output<typeof paymentEventEnvelopeSchema>;

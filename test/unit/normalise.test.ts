@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
+import { statusFor, toCanonicalEvent } from '../../functions/shared/canonical/normalise.ts';
+import { paymentEventDetailSchema } from '../../functions/shared/canonical/payment-event.ts';
+import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
+import { ipnJson, RawNumber } from '../helpers/ipn.ts';
+
+function stored(body: string, overrides: Partial<StoredEvent> = {}): StoredEvent {
+  const bytes = Buffer.from(body);
+  const payload = JSON.parse(body) as { payment_id: string; event: string; order_ref: string };
+  return {
+    paymentId: payload.payment_id,
+    event: payload.event,
+    orderRef: payload.order_ref,
+    body: bytes,
+    bodySha256: createHash('sha256').update(bytes).digest('hex'),
+    signatureTimestamp: 1_778_417_220,
+    receivedAt: '2026-05-10T12:47:00.000Z',
+    occurredAt: '2026-05-10T12:46:52Z',
+    status: 'received',
+    conflictCount: 0,
+    expiresAt: 0,
+    ...overrides,
+  };
+}
+
+const normalise = (fields: Parameters<typeof ipnJson>[0] = {}) =>
+  toCanonicalEvent(stored(ipnJson(fields)), { source: 'okepay' });
+
+describe('toCanonicalEvent', () => {
+  it('builds the PutEvents entry: source, detail-type = event name, time = occurred_at', () => {
+    const { entry, detail } = normalise({ occurred_at: '2026-05-10T14:46:52+02:00' });
+    expect(entry.source).toBe('okepay');
+    expect(entry.detailType).toBe('payment.succeeded');
+    expect(entry.time.toISOString()).toBe('2026-05-10T12:46:52.000Z');
+    expect(JSON.parse(entry.detail)).toEqual(detail);
+  });
+
+  it('uses a configured source', () => {
+    expect(toCanonicalEvent(stored(ipnJson()), { source: 'payments.okepay' }).entry.source).toBe(
+      'payments.okepay',
+    );
+  });
+
+  it('fills every field of the detail, matching the schema', () => {
+    const { detail } = normalise({ payment_id: 'pay_42', order_ref: 'ORDER-42' });
+    expect(paymentEventDetailSchema.parse(detail)).toEqual(detail);
+    expect(detail).toEqual({
+      schemaVersion: '1',
+      eventId: eventIdFor('pay_42', 'payment.succeeded'),
+      type: 'payment.succeeded',
+      paymentId: 'pay_42',
+      orderRef: 'ORDER-42',
+      amount: { decimal: '129.90', minorUnits: 12990, number: 129.9, minorUnitDigits: 2 },
+      currency: 'EUR',
+      status: 'Completed',
+      occurredAt: '2026-05-10T12:46:52.000Z',
+      receivedAt: '2026-05-10T12:47:00.000Z',
+      raw: JSON.parse(ipnJson({ payment_id: 'pay_42', order_ref: 'ORDER-42' })),
+    });
+    expect(detail).not.toHaveProperty('replay');
+  });
+
+  it.each([
+    ['EUR', '129.9', '129.90', 12990, 129.9, 2],
+    ['EUR', '129', '129.00', 12900, 129, 2],
+    ['EUR', '0.05', '0.05', 5, 0.05, 2],
+    ['USD', '1000.00', '1000.00', 100000, 1000, 2],
+    ['JPY', '5400', '5400', 5400, 5400, 0],
+    ['KWD', '12.345', '12.345', 12345, 12.345, 3],
+    ['KWD', '12.3', '12.300', 12300, 12.3, 3],
+    ['BHD', '0.001', '0.001', 1, 0.001, 3],
+    ['CLF', '1.2345', '1.2345', 12345, 1.2345, 4],
+    ['EUR', '999999999999.99', '999999999999.99', 99999999999999, 999999999999.99, 2],
+  ])(
+    'writes %s %s as "%s", %i minor units and the number %d',
+    (currency, sent, decimal, minorUnits, number, digits) => {
+      expect(normalise({ currency, amount: new RawNumber(sent) }).detail.amount).toEqual({
+        decimal,
+        minorUnits,
+        number,
+        minorUnitDigits: digits,
+      });
+    },
+  );
+
+  it.each([
+    ['payment.pending', 'Pending', undefined],
+    ['payment.succeeded', 'Completed', undefined],
+    ['payment.failed', 'Error', undefined],
+    ['payment.refunded', 'Reversed', 'refund'],
+    ['payment.chargeback', 'Reversed', 'chargeback'],
+    ['payment.authorized', 'None', undefined],
+  ])('maps %s to the OKPAY status %s', (event, status, statusReason) => {
+    expect(statusFor(event)).toEqual(statusReason ? { status, statusReason } : { status });
+    const { detail, entry } = normalise({ event });
+    expect(detail).toMatchObject({ type: event, status });
+    expect(entry.detailType).toBe(event);
+  });
+
+  it('types the cascade and names the acquirer that approved', () => {
+    const { detail } = normalise({
+      attempts: [
+        { n: 1, acquirer: 'ACQ-EU-1', result: 'soft_decline', code: '05' },
+        { n: 2, acquirer: 'ACQ-EU-2', result: 'soft_decline', code: new RawNumber('51') },
+        { n: 3, acquirer: 'ACQ-APM-DE', result: 'approved' },
+      ],
+    });
+    expect(detail.cascade).toEqual({
+      attempts: [
+        { n: 1, acquirer: 'ACQ-EU-1', result: 'soft_decline', code: '05' },
+        { n: 2, acquirer: 'ACQ-EU-2', result: 'soft_decline', code: '51' },
+        { n: 3, acquirer: 'ACQ-APM-DE', result: 'approved' },
+      ],
+      approvedBy: 'ACQ-APM-DE',
+    });
+  });
+
+  it('leaves approvedBy out when no attempt was approved', () => {
+    const { detail } = normalise({ attempts: [{ n: 1, acquirer: 'A', result: 'hard_decline' }] });
+    expect(detail.cascade).toEqual({ attempts: [{ n: 1, acquirer: 'A', result: 'hard_decline' }] });
+  });
+
+  it('keeps fields the schema does not model under raw', () => {
+    const { detail } = normalise({ customer: { country: 'DE' }, metadata: { channel: 'vPOS' } });
+    expect(detail.raw).toMatchObject({ customer: { country: 'DE' }, metadata: { channel: 'vPOS' } });
+  });
+
+  it('adds the replay marker only when replaying, with the same eventId', () => {
+    const live = normalise();
+    const replayed = toCanonicalEvent(stored(ipnJson()), {
+      source: 'okepay',
+      replay: { replayId: 'rpl_1', requestedAt: '2026-06-01T00:00:00.000Z' },
+    });
+    expect(replayed.detail.replay).toEqual({ replayId: 'rpl_1', requestedAt: '2026-06-01T00:00:00.000Z' });
+    expect(replayed.detail.eventId).toBe(live.detail.eventId);
+    expect({ ...replayed.detail, replay: undefined }).toEqual({ ...live.detail, replay: undefined });
+  });
+
+  it('leaves raw out of an event that would exceed the PutEvents size limit', () => {
+    const { detail, entry } = normalise({ padding: 'x'.repeat(256 * 1024 - 300) });
+    expect(detail.raw).toBeNull();
+    expect(detail.rawOmitted).toBe('too_large');
+    expect(Buffer.byteLength(entry.detail)).toBeLessThan(2048);
+  });
+
+  it('throws for a stored body that is no longer a valid IPN', () => {
+    expect(() =>
+      toCanonicalEvent(stored('{"event":"payment.succeeded","payment_id":"p","order_ref":"o"}'), {
+        source: 'okepay',
+      }),
+    ).toThrow(/Invalid IPN payload/);
+  });
+});
+
+describe('eventIdFor', () => {
+  it('is stable for a payment id and event, and differs across either', () => {
+    expect(eventIdFor('pay_1', 'payment.succeeded')).toBe(eventIdFor('pay_1', 'payment.succeeded'));
+    expect(eventIdFor('pay_1', 'payment.succeeded')).not.toBe(eventIdFor('pay_1', 'payment.refunded'));
+    expect(eventIdFor('pay_1', 'payment.succeeded')).not.toBe(eventIdFor('pay_2', 'payment.succeeded'));
+    expect(eventIdFor('a/b', 'c')).not.toBe(eventIdFor('a', 'b/c'));
+    expect(eventIdFor('pay_1', 'payment.succeeded')).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+  });
+});

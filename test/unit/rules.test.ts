@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { matchesEventPattern } from '../../functions/shared/event-pattern-matcher.ts';
+import { DEFAULT_RULES_DIR, readRuleDirectories } from '../../functions/shared/rules/rule-file.ts';
+
+const samplesDir = join(import.meta.dirname, '../../events/samples');
+const samples = new Map(
+  readdirSync(samplesDir)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => [
+      file.replace(/\.json$/, ''),
+      JSON.parse(readFileSync(join(samplesDir, file), 'utf8')) as unknown,
+    ]),
+);
+const rules = new Map(readRuleDirectories([DEFAULT_RULES_DIR]).map((rule) => [rule.name, rule]));
+
+/** Which samples each example rule is meant to match; every other sample must not match. */
+const expectedMatches: Record<string, string[]> = {
+  'succeeded-payments': ['payment-succeeded'],
+  'refunds-and-chargebacks': ['payment-chargeback', 'payment-refunded'],
+  'large-eur-payments': ['payment-chargeback'],
+  'shop-b-orders': ['payment-unknown-type'],
+};
+
+describe('example rules in events/rules', () => {
+  it('every rule file has an expectation here, and every expectation a file', () => {
+    expect([...rules.keys()].sort()).toEqual(Object.keys(expectedMatches).sort());
+  });
+
+  it.each(Object.entries(expectedMatches))('%s matches exactly %j', (name, expected) => {
+    const rule = rules.get(name);
+    if (!rule) throw new Error(`no rule ${name}`);
+    const matched = [...samples]
+      .filter(([, sample]) => matchesEventPattern(rule.eventPattern, sample))
+      .map(([n]) => n);
+    expect(matched.sort()).toEqual([...expected].sort());
+  });
+
+  it('large-eur-payments compares the amount as a number: 1000.00 is not over 1000, 1000.01 is', () => {
+    const rule = rules.get('large-eur-payments');
+    if (!rule) throw new Error('no rule large-eur-payments');
+    const event = (value: number) => ({
+      source: 'okepay',
+      detail: { currency: 'EUR', amount: { number: value } },
+    });
+    expect(matchesEventPattern(rule.eventPattern, event(1000))).toBe(false);
+    expect(matchesEventPattern(rule.eventPattern, event(1000.01))).toBe(true);
+    expect(
+      matchesEventPattern(rule.eventPattern, {
+        ...event(5000),
+        detail: { currency: 'USD', amount: { number: 5000 } },
+      }),
+    ).toBe(false);
+  });
+});
