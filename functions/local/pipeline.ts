@@ -1,0 +1,298 @@
+/**
+ * The whole pipeline on one machine: DynamoDB (dynalite, persisted), SQS (local-aws-sqs), the local
+ * EventBridge endpoint with the rule files, the IPN endpoint and the queue poller, all on 127.0.0.1,
+ * running the very handlers and SDK adapters that run in Lambda. The handlers find the servers through
+ * the SDK's standard endpoint variables, set here before the handlers are first imported.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { QueuedIpn } from '../shared/queue/ipn-queue.ts';
+import {
+  DEFAULT_RULES_DIR,
+  type LocalTarget,
+  type RuleDefinition,
+  readRuleDirectories,
+} from '../shared/rules/rule-file.ts';
+import { TABLE_KEYS } from '../shared/store/table-design.ts';
+import { readBody, toHttpApiEvent, writeHttpApiResult } from './api-gateway-adapter.ts';
+import { LOCAL_HOST, LOCAL_REGION, type RunningServer, startDynamoDb, startSqs } from './aws-servers.ts';
+import { type EventBusServer, startEventBusServer } from './event-bus-server.ts';
+import { createEventsTable, createQueues, type ProvisionedQueues } from './provision.ts';
+import { QueuePoller, type SqsHandler } from './queue-poller.ts';
+import { TargetDelivery } from './rule-targets.ts';
+
+/** Used when OKEPAY_WEBHOOK_SECRETS is not set; printed at start so `okepay send` can use it. */
+export const DEV_WEBHOOK_SECRET = 'whsec_local_development_only';
+export const LOCAL_TABLE_NAME = 'okepay-events';
+export const LOCAL_QUEUE_NAME = 'okepay-ipn';
+export const LOCAL_DLQ_NAME = 'okepay-ipn-dlq';
+export const LOCAL_BUS_NAME = 'okepay-local';
+export const IPN_ROUTE = 'POST /okepay/ipn';
+export const ENDPOINTS_FILE = 'endpoints.json';
+export const BUS_LOG_FILE = 'bus.jsonl';
+
+export interface LocalPipelineOptions {
+  /** Port of the IPN endpoint; 0 picks a free one. Default 3000. */
+  port?: number;
+  /** Default `.okepay-local` in the working directory. */
+  dataDir?: string;
+  /** Rule directories besides events/rules. */
+  ruleDirs?: readonly string[];
+  /** Webhook secrets; default DEV_WEBHOOK_SECRET. */
+  secrets?: readonly string[];
+  signatureScheme?: string;
+  toleranceSeconds?: number;
+  eventSource?: string;
+  /** As the stack's props: receives before the DLQ, and the retry delay of failed records. */
+  maxReceiveCount?: number;
+  visibilityTimeoutSeconds?: number;
+  /** The consumer's time budget per batch. Default 30 s, as the stack. */
+  consumerTimeoutMs?: number;
+  /** Where status lines go; default stdout. */
+  print?: (line: string) => void;
+}
+
+export interface LocalEndpoints {
+  ipnUrl: string;
+  region: string;
+  dynamodb: string;
+  sqs: string;
+  eventbridge: string;
+  tableName: string;
+  queueUrl: string;
+  queueArn: string;
+  deadLetterQueueUrl: string;
+  deadLetterQueueArn: string;
+  eventBusName: string;
+  eventSource: string;
+  pid: number;
+  startedAt: string;
+}
+
+export interface LocalPipeline {
+  endpoints: LocalEndpoints;
+  dataDir: string;
+  rules: RuleDefinition[];
+  secrets: readonly string[];
+  bus: EventBusServer<LocalTarget>;
+  /** Re-enqueued at start: stored events not yet published (after a crash or kill -9). */
+  recovered: number;
+  stop(): Promise<void>;
+}
+
+/** Sets a variable unless the user set it: the local defaults must not override explicit choices. */
+function defaultEnv(name: string, value: string): void {
+  if (process.env[name] === undefined) process.env[name] = value;
+}
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOCAL_HOST, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * The queue server keeps messages in memory, so a crash loses what was queued but not consumed. The
+ * table is the record: every stored event not yet published is enqueued again at start; the consumer
+ * skips any that turn out to be published.
+ */
+async function requeueUnpublished(
+  dynamoDb: DynamoDBClient,
+  sqs: SQSClient,
+  tableName: string,
+  queueUrl: string,
+) {
+  let requeued = 0;
+  const pages = paginateScan(
+    { client: dynamoDb },
+    {
+      TableName: tableName,
+      ConsistentRead: true,
+      FilterExpression: '#status = :received',
+      ExpressionAttributeNames: { '#status': 'status', '#pk': TABLE_KEYS.partitionKey },
+      ExpressionAttributeValues: { ':received': { S: 'received' } },
+      ProjectionExpression: '#pk, paymentId, event, bodySha256, receivedAt',
+    },
+  );
+  for await (const page of pages) {
+    const messages: QueuedIpn[] = (page.Items ?? []).map((item) => ({
+      v: 1,
+      paymentId: item.paymentId?.S ?? '',
+      event: item.event?.S ?? '',
+      bodySha256: item.bodySha256?.S ?? '',
+      receivedAt: item.receivedAt?.S ?? '',
+    }));
+    for (let start = 0; start < messages.length; start += 10) {
+      const batch = messages.slice(start, start + 10);
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((message, index) => ({
+            Id: String(index),
+            MessageBody: JSON.stringify(message),
+          })),
+        }),
+      );
+      requeued += batch.length;
+    }
+  }
+  return requeued;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dataDir = resolve(options.dataDir ?? '.okepay-local');
+  mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+  const secrets = options.secrets?.length ? options.secrets : [DEV_WEBHOOK_SECRET];
+  const eventSource = options.eventSource ?? 'okepay';
+  const rules = readRuleDirectories([DEFAULT_RULES_DIR, ...(options.ruleDirs ?? [])]);
+  const started: { close(): Promise<void> }[] = [];
+
+  try {
+    const dynamoServer = await startDynamoDb({ path: join(dataDir, 'dynamodb') });
+    started.push(dynamoServer);
+    const sqsServer: RunningServer = await startSqs();
+    started.push(sqsServer);
+    const bus = await startEventBusServer<LocalTarget>({
+      buses: [LOCAL_BUS_NAME],
+      rules: rules.map((rule) => ({ ...rule, eventBusName: LOCAL_BUS_NAME })),
+      onError: (error) => print(`local event bus: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    started.push(bus);
+
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const dynamoDb = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamoServer.url, credentials });
+    const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: sqsServer.url, credentials });
+    await createEventsTable(dynamoDb, LOCAL_TABLE_NAME);
+    const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 10;
+    const queues: ProvisionedQueues = await createQueues(sqs, {
+      queueName: LOCAL_QUEUE_NAME,
+      deadLetterQueueName: LOCAL_DLQ_NAME,
+      maxReceiveCount: options.maxReceiveCount ?? 5,
+      visibilityTimeoutSeconds,
+    });
+
+    // The handlers' SDK clients read these when they are built, at the handlers' first import.
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoServer.url,
+      AWS_ENDPOINT_URL_SQS: sqsServer.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: bus.url,
+      TABLE_NAME: LOCAL_TABLE_NAME,
+      QUEUE_URL: queues.queueUrl,
+      EVENT_BUS_NAME: LOCAL_BUS_NAME,
+      EVENT_SOURCE: eventSource,
+      OKEPAY_WEBHOOK_SECRETS: secrets.join(','),
+    });
+    delete process.env.OKEPAY_WEBHOOK_SECRET_ARN;
+    if (options.signatureScheme) process.env.OKEPAY_SIGNATURE_SCHEME = options.signatureScheme;
+    if (options.toleranceSeconds !== undefined) {
+      process.env.OKEPAY_SIGNATURE_TOLERANCE_SECONDS = String(options.toleranceSeconds);
+    }
+    // Keep the terminal readable: handler logs at WARN and no EMF metric blobs, unless asked for.
+    defaultEnv('POWERTOOLS_LOG_LEVEL', 'WARN');
+    defaultEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+
+    const ingest = (await import('../ingest/handler.ts')) as {
+      handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+    };
+    const consumer = (await import('../consumer/handler.ts')) as unknown as { handler: SqsHandler };
+
+    const deliveries = new TargetDelivery({
+      baseDir: dataDir,
+      print,
+      onDeliveryFailure: (rule, target, error) =>
+        print(
+          `rule ${rule}: delivery to ${target.type} target failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+    });
+    const busLog = join(dataDir, BUS_LOG_FILE);
+    bus.onEvent((envelope) => deliveries.appendLine(busLog, JSON.stringify(envelope)));
+    bus.onMatch((match) => deliveries.deliver(match.rule, match.targets, match.event));
+
+    const http = createServer((request, response) => {
+      void (async () => {
+        const route = `${request.method} ${new URL(request.url ?? '/', 'http://localhost').pathname}`;
+        const body = await readBody(request);
+        if (route !== IPN_ROUTE) {
+          response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+        } else if (body === undefined) {
+          response
+            .writeHead(413, { 'content-type': 'application/json' })
+            .end('{"message":"Request Entity Too Large"}');
+        } else {
+          writeHttpApiResult(response, await ingest.handler(toHttpApiEvent(request, body, IPN_ROUTE)));
+        }
+      })().catch((error: unknown) => {
+        print(`IPN endpoint: ${error instanceof Error ? error.message : String(error)}`);
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+        response.end('{"message":"Internal Server Error"}');
+      });
+    });
+    const port = await listen(http, options.port ?? 3000);
+
+    const recovered = await requeueUnpublished(dynamoDb, sqs, LOCAL_TABLE_NAME, queues.queueUrl);
+    const poller = new QueuePoller({
+      sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      region: LOCAL_REGION,
+      handler: consumer.handler,
+      functionTimeoutMs: options.consumerTimeoutMs ?? 30_000,
+      onError: (error) => print(`queue poller: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    poller.start();
+
+    const endpoints: LocalEndpoints = {
+      ipnUrl: `http://${LOCAL_HOST}:${port}/okepay/ipn`,
+      region: LOCAL_REGION,
+      dynamodb: dynamoServer.url,
+      sqs: sqsServer.url,
+      eventbridge: bus.url,
+      tableName: LOCAL_TABLE_NAME,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      deadLetterQueueUrl: queues.deadLetterQueueUrl,
+      deadLetterQueueArn: queues.deadLetterQueueArn,
+      eventBusName: LOCAL_BUS_NAME,
+      eventSource,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(join(dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        // Order: stop taking IPNs (in-flight requests finish), let the poller finish its batch, deliver
+        // what matched, then close the servers; dynalite closes its LevelDB store on close.
+        await new Promise<void>((resolveClose) => {
+          http.close(() => resolveClose());
+          http.closeIdleConnections();
+        });
+        await poller.stop();
+        await deliveries.drain();
+        dynamoDb.destroy();
+        sqs.destroy();
+        for (const server of started.reverse()) await server.close();
+      })();
+      return stopping;
+    };
+    return { endpoints, dataDir, rules, secrets, bus, recovered, stop };
+  } catch (error) {
+    for (const server of started.reverse()) await server.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Polls the SQS queue and invokes the consumer handler the way Lambda's event source mapping does:
+ * batches of up to 10, the visibility timeout as the retry delay, and `batchItemFailures` honoured
+ * (successful records are deleted; failed ones stay, become visible again after the visibility
+ * timeout, and move to the DLQ after the queue's maxReceiveCount).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+export interface QueuePollerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  region: string;
+  handler: SqsHandler;
+  /** The consumer's timeout, given to the handler as its time budget. */
+  functionTimeoutMs: number;
+  onError?: (error: unknown) => void;
+  /** Called after each batch with what happened to it. */
+  onBatch?: (result: { received: number; failed: number }) => void;
+}
+
+function toRecord(message: Message, options: QueuePollerOptions): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: options.queueArn,
+    awsRegion: options.region,
+  };
+}
+
+function lambdaContext(timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'okepay-consumer-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:okepay-consumer-local',
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: 'local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export class QueuePoller {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly options: QueuePollerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the batch in flight; a receive waiting for messages is cancelled. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await this.loop;
+  }
+
+  /** Receives and processes one batch; returns how many messages it received. */
+  async pollOnce(waitTimeSeconds = 1): Promise<number> {
+    const { sqs, queueUrl, handler } = this.options;
+    let messages: Message[];
+    try {
+      ({ Messages: messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+        }),
+        { abortSignal: this.abort.signal },
+      ));
+    } catch (error) {
+      if (this.abort.signal.aborted) return 0;
+      throw error;
+    }
+    if (messages.length === 0) return 0;
+    const records = messages.map((message) => toRecord(message, this.options));
+    let failedIds: Set<string>;
+    try {
+      const response = await handler({ Records: records }, lambdaContext(this.options.functionTimeoutMs));
+      failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    } catch (error) {
+      // As in Lambda: a handler that throws fails the whole batch.
+      this.options.onError?.(error);
+      failedIds = new Set(records.map((record) => record.messageId));
+    }
+    const succeeded = records.filter((record) => !failedIds.has(record.messageId));
+    if (succeeded.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: succeeded.map((record, index) => ({
+            Id: String(index),
+            ReceiptHandle: record.receiptHandle,
+          })),
+        }),
+      );
+    }
+    this.options.onBatch?.({ received: records.length, failed: failedIds.size });
+    return records.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.pollOnce();
+      } catch (error) {
+        if (!this.running) break;
+        this.options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Delivers matched events to the local target kinds of the rule files: `log` (a line on stdout),
+ * `file` (JSON lines appended), `http` (POST of the EventBridge envelope, as an API destination does,
+ * retried with backoff). Deliveries run in the background; `drain()` waits for them on shutdown.
+ */
+import { appendFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { LocalTarget } from '../shared/rules/rule-file.ts';
+
+export interface TargetDeliveryOptions {
+  /** Where `log` lines go; default stdout. */
+  print?: (line: string) => void;
+  /** Directory relative `file` paths are resolved against. */
+  baseDir: string;
+  /** Delay before retry n (1-based) of an http delivery. Default 250 ms × 2^(n-1), at most 30 s. */
+  retryDelayMs?: (attempt: number) => number;
+  /** HTTP attempts before giving up. Default 10 (about 2 minutes of retries). */
+  maxHttpAttempts?: number;
+  onDeliveryFailure?: (rule: string, target: LocalTarget, error: unknown) => void;
+}
+
+export class TargetDelivery {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly fileQueues = new Map<string, Promise<void>>();
+  private stopping = false;
+
+  constructor(private readonly options: TargetDeliveryOptions) {}
+
+  deliver(rule: string, targets: readonly LocalTarget[], envelope: unknown): void {
+    for (const target of targets) {
+      const delivery = this.deliverOne(rule, target, envelope).catch((error: unknown) =>
+        this.options.onDeliveryFailure?.(rule, target, error),
+      );
+      this.inFlight.add(delivery);
+      void delivery.finally(() => this.inFlight.delete(delivery));
+    }
+  }
+
+  /** Waits for in-flight deliveries; http retries stop waiting between attempts once draining. */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async deliverOne(rule: string, target: LocalTarget, envelope: unknown): Promise<void> {
+    switch (target.type) {
+      case 'log': {
+        const print = this.options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+        print(`[rule ${rule}] ${JSON.stringify(envelope)}`);
+        return;
+      }
+      case 'file':
+        return this.appendLine(resolve(this.options.baseDir, target.path), JSON.stringify(envelope));
+      case 'http':
+        return this.post(target.url, envelope);
+    }
+  }
+
+  /** Appends are serialised per file so concurrent deliveries never interleave within a line. */
+  appendLine(path: string, line: string): Promise<void> {
+    const previous = this.fileQueues.get(path) ?? Promise.resolve();
+    const next = previous.then(() => appendFile(path, `${line}\n`));
+    this.fileQueues.set(
+      path,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private async post(url: string, envelope: unknown): Promise<void> {
+    const maxAttempts = this.options.maxHttpAttempts ?? 10;
+    const delay =
+      this.options.retryDelayMs ?? ((attempt: number) => Math.min(30_000, 250 * 2 ** (attempt - 1)));
+    const body = JSON.stringify(envelope);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(5_000),
+        });
+        await response.arrayBuffer();
+        // As EventBridge API destinations: 2xx is delivered; 429 and 5xx are retried; other 4xx are not.
+        if (response.ok) return;
+        lastError = new Error(`HTTP ${response.status} from ${url}`);
+        if (response.status < 500 && response.status !== 429) break;
+      } catch (error) {
+        lastError = error;
+      }
+      if (attempt < maxAttempts && !this.stopping) await new Promise((r) => setTimeout(r, delay(attempt)));
+      else if (this.stopping) break;
+    }
+    throw lastError;
+  }
+}
