@@ -53,6 +53,9 @@ export async function run(argv: string[]): Promise<number> {
     `  data directory  ${pipeline.dataDir}  (bus.jsonl: every event on the bus; endpoints.json)`,
     `  event bus       ${endpoints.eventBusName} at ${endpoints.eventbridge}`,
     `  rules           ${pipeline.rules.map((rule) => `${rule.name} [${rule.targets.map((t) => t.type).join(', ') || 'no targets'}]`).join(', ') || 'none'}`,
+    ...(pipeline.redelivering > 0
+      ? [`  redelivering    ${pipeline.redelivering} http target deliveries left unfinished by the last run`]
+      : []),
     ...(pipeline.recovered > 0
       ? [`  recovered       ${pipeline.recovered} stored events not yet published, re-enqueued`]
       : []),

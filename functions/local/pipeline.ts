@@ -4,7 +4,7 @@
  * running the very handlers and SDK adapters that run in Lambda. The handlers find the servers through
  * the SDK's standard endpoint variables, set here before the handlers are first imported.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -82,6 +82,8 @@ export interface LocalPipeline {
   bus: EventBusServer<LocalTarget>;
   /** Re-enqueued at start: stored events not yet published (after a crash or kill -9). */
   recovered: number;
+  /** http target deliveries a previous run left unfinished, redelivered at start. */
+  redelivering: number;
   stop(): Promise<void>;
 }
 
@@ -219,8 +221,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         ),
     });
     const busLog = join(dataDir, BUS_LOG_FILE);
-    bus.onEvent((envelope) => deliveries.appendLine(busLog, JSON.stringify(envelope)));
+    // Synchronous, so the line is written before PutEvents answers: bus.jsonl is the bus's record.
+    bus.onEvent((envelope) => appendFileSync(busLog, `${JSON.stringify(envelope)}\n`));
     bus.onMatch((match) => deliveries.deliver(match.rule, match.targets, match.event));
+    const redelivering = deliveries.recover();
 
     const http = createServer((request, response) => {
       void (async () => {
@@ -290,7 +294,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       })();
       return stopping;
     };
-    return { endpoints, dataDir, rules, secrets, bus, recovered, stop };
+    return { endpoints, dataDir, rules, secrets, bus, recovered, redelivering, stop };
   } catch (error) {
     for (const server of started.reverse()) await server.close().catch(() => undefined);
     throw error;

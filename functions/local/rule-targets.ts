@@ -2,12 +2,19 @@
  * Delivers matched events to the local target kinds of the rule files: `log` (a line on stdout),
  * `file` (JSON lines appended), `http` (POST of the EventBridge envelope, as an API destination does,
  * retried with backoff). Deliveries run in the background; `drain()` waits for them on shutdown.
+ *
+ * EventBridge keeps a matched event until its target took it; locally, an http delivery is written to
+ * an outbox file before PutEvents answers, and `recover()` redelivers what a crash (kill -9) left
+ * undelivered, so an event the consumer marked published still reaches its subscribers.
  */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LocalTarget } from '../shared/rules/rule-file.ts';
 
 export interface TargetDeliveryOptions {
+  /** Where the http outbox lives (`outbox.jsonl`, `outbox-done.jsonl`); default `baseDir`. */
+  outboxDir?: string;
   /** Where `log` lines go; default stdout. */
   print?: (line: string) => void;
   /** Directory relative `file` paths are resolved against. */
@@ -23,17 +30,74 @@ export class TargetDelivery {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly fileQueues = new Map<string, Promise<void>>();
   private stopping = false;
+  private readonly outboxFile: string;
+  private readonly outboxDoneFile: string;
 
-  constructor(private readonly options: TargetDeliveryOptions) {}
+  constructor(private readonly options: TargetDeliveryOptions) {
+    this.outboxFile = join(options.outboxDir ?? options.baseDir, 'outbox.jsonl');
+    this.outboxDoneFile = join(options.outboxDir ?? options.baseDir, 'outbox-done.jsonl');
+  }
 
-  deliver(rule: string, targets: readonly LocalTarget[], envelope: unknown): void {
-    for (const target of targets) {
-      const delivery = this.deliverOne(rule, target, envelope).catch((error: unknown) =>
-        this.options.onDeliveryFailure?.(rule, target, error),
-      );
-      this.inFlight.add(delivery);
-      void delivery.finally(() => this.inFlight.delete(delivery));
+  deliver(rule: string, targets: readonly LocalTarget[], envelope: { id: string }): void {
+    targets.forEach((target, index) => {
+      if (target.type === 'http') {
+        const id = `${envelope.id}/${rule}/${index}`;
+        // Synchronous on purpose: the entry is on disk before PutEvents answers the consumer.
+        appendFileSync(this.outboxFile, `${JSON.stringify({ id, rule, target, envelope })}\n`);
+        this.track(
+          rule,
+          target,
+          this.post(target.url, envelope).then(() => this.markDelivered(id)),
+        );
+      } else {
+        this.track(rule, target, this.deliverOne(rule, target, envelope));
+      }
+    });
+  }
+
+  /**
+   * Redelivers the http deliveries a previous run wrote to the outbox but never finished, and compacts
+   * the outbox. Returns how many it found.
+   */
+  recover(): number {
+    if (!existsSync(this.outboxFile)) return 0;
+    const done = new Set(
+      existsSync(this.outboxDoneFile)
+        ? readFileSync(this.outboxDoneFile, 'utf8').split('\n').filter(Boolean)
+        : [],
+    );
+    const pending: { id: string; rule: string; target: LocalTarget; envelope: { id: string } }[] = [];
+    for (const line of readFileSync(this.outboxFile, 'utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        const entry = JSON.parse(line) as (typeof pending)[number];
+        if (!done.has(entry.id)) pending.push(entry);
+      } catch {
+        // A line cut short by the crash: its PutEvents never answered, so the consumer retries it.
+      }
     }
+    writeFileSync(this.outboxFile, pending.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    writeFileSync(this.outboxDoneFile, '');
+    for (const { id, rule, target, envelope } of pending) {
+      if (target.type === 'http') {
+        this.track(
+          rule,
+          target,
+          this.post(target.url, envelope).then(() => this.markDelivered(id)),
+        );
+      }
+    }
+    return pending.length;
+  }
+
+  private markDelivered(id: string): void {
+    appendFileSync(this.outboxDoneFile, `${id}\n`);
+  }
+
+  private track(rule: string, target: LocalTarget, work: Promise<void>): void {
+    const delivery = work.catch((error: unknown) => this.options.onDeliveryFailure?.(rule, target, error));
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
   }
 
   /** Waits for in-flight deliveries; http retries stop waiting between attempts once draining. */
