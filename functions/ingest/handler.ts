@@ -1,6 +1,7 @@
 /**
- * API Gateway HTTP API (payload v2) handler for `POST /okepay/ipn`. Thin on purpose: it turns the
- * event into an {@link IpnRequest}, calls {@link receiveIpn} and maps the outcome to a response.
+ * API Gateway HTTP API (payload v2) handler for `POST /okepay/ipn`. Thin on purpose: it wires the
+ * AWS adapters once at cold start; `createIngestHttpHandler` turns each event into a call of
+ * `receiveIpn` and maps the outcome or error to a response.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -14,9 +15,8 @@ import { SecretsManagerWebhookSecrets } from '../shared/secrets/secrets-manager-
 import { StaticWebhookSecrets } from '../shared/secrets/webhook-secrets.ts';
 import { DynamoDbEventStore } from '../shared/store/dynamodb-event-store.ts';
 import { loadIngestConfig } from './config.ts';
-import { decodeRawBody } from './raw-body.ts';
-import { type ReceiveIpnDeps, receiveIpn } from './receive-ipn.ts';
-import { errorResponse, jsonResponse } from './responses.ts';
+import { createIngestHttpHandler } from './http-handler.ts';
+import type { ReceiveIpnDeps } from './receive-ipn.ts';
 
 const logger = new Logger({ serviceName: 'okepay-ingest' });
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'okepay-ingest' });
@@ -38,12 +38,7 @@ const deps: ReceiveIpnDeps = {
   settings: config,
 };
 
-/** API Gateway v2 lower-cases header names already; done again so a hand-built event behaves alike. */
-function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string | undefined> {
-  const result: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) result[name.toLowerCase()] = value;
-  return result;
-}
+const handleIpn = createIngestHttpHandler(deps);
 
 export const handler = async (
   event: APIGatewayProxyEventV2,
@@ -51,11 +46,7 @@ export const handler = async (
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   if (context) logger.addContext(context);
   try {
-    const rawBody = decodeRawBody(event.body, event.isBase64Encoded);
-    const outcome = await receiveIpn({ headers: lowerCaseHeaders(event.headers), rawBody }, deps);
-    return jsonResponse(200, outcome);
-  } catch (error) {
-    return errorResponse(error, logger, metrics);
+    return await handleIpn(event);
   } finally {
     metrics.publishStoredMetrics();
   }
