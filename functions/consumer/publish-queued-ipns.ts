@@ -134,11 +134,12 @@ export async function publishQueuedIpns(
         return;
       }
       try {
-        const first = await deps.store.markPublished(event, new Date(deps.now()).toISOString());
+        const first = await markPublishedWithRetry(event, deps);
         if (!first) {
-          // Another consumer published the same event concurrently: subscribers got it twice, with
-          // the same detail.eventId. Rare (two copies in flight at once); visible in this log line.
-          log.warn('Event was published by another delivery at the same time', {
+          // Already marked: by another consumer that published the same event at the same time
+          // (subscribers got it twice, with the same detail.eventId), or by an earlier attempt of
+          // this one whose response was lost.
+          log.warn('Event was already marked published', {
             ...keyOf(event),
             eventId: canonical.detail.eventId,
           });
@@ -167,3 +168,21 @@ export async function publishQueuedIpns(
 }
 
 const keyOf = (event: StoredEvent): EventKey => ({ paymentId: event.paymentId, event: event.event });
+
+const MARK_ATTEMPTS = 5;
+
+/**
+ * The event is on the bus: failing to mark it would fail the message and publish it again. A few
+ * more tries of the cheap conditional update are worth it before accepting that duplicate.
+ */
+async function markPublishedWithRetry(event: StoredEvent, deps: PublishQueuedIpnsDeps): Promise<boolean> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.store.markPublished(event, new Date(deps.now()).toISOString());
+    } catch (error) {
+      if (error instanceof StoredEventNotFoundError || attempt >= MARK_ATTEMPTS) throw error;
+      await sleep(50 * 2 ** attempt);
+    }
+  }
+}

@@ -27,7 +27,8 @@ export function createConsumerSqsHandler(deps: ConsumerDeps) {
     });
     const reportOutcome = async (record: SQSRecord) => {
       const outcome = outcomes.get(record.messageId);
-      if (!outcome || outcome.status === 'failed') throw outcome?.error ?? new Error('Record was not processed');
+      if (!outcome || outcome.status === 'failed')
+        throw outcome?.error ?? new Error('Record was not processed');
       return outcome.status;
     };
     return processPartialResponse(event, reportOutcome, processor, { context });

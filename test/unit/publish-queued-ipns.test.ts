@@ -195,6 +195,21 @@ describe('publishQueuedIpns', () => {
     expect(outcomes.get('m')?.status).toBe('failed');
   });
 
+  it('retries marking an event it published, rather than failing the message and publishing it again', async () => {
+    const event = storedEvent('pay_1');
+    const { store, bus, deps } = await setup([event]);
+    const markPublished = store.markPublished.bind(store);
+    let failures = 2;
+    store.markPublished = async (key, at) => {
+      if (failures-- > 0) throw new StoreUnavailableError('UpdateItem', { cause: new Error('throttled') });
+      return markPublished(key, at);
+    };
+    const outcomes = await publishQueuedIpns([message(event, 'm')], deps);
+    expect(outcomes.get('m')?.status).toBe('published');
+    expect(bus.published).toHaveLength(1);
+    expect(store.items.get('pay_1/payment.succeeded')?.status).toBe('published');
+  });
+
   it('throws when the store cannot be read, so the whole batch is retried and nothing is published', async () => {
     const event = storedEvent('pay_1');
     const { store, bus, deps } = await setup([event]);
