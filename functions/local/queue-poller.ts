@@ -13,6 +13,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
+/** Pause between short polls of an empty queue. */
+const IDLE_POLL_INTERVAL_MS = 100;
+
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface QueuePollerOptions {
@@ -86,8 +89,12 @@ export class QueuePoller {
     await this.loop;
   }
 
-  /** Receives and processes one batch; returns how many messages it received. */
-  async pollOnce(waitTimeSeconds = 1): Promise<number> {
+  /**
+   * Receives and processes one batch; returns how many messages it received. Short polls by default:
+   * local-aws-sqs holds a long poll open for its whole wait to fill the batch, which would add that
+   * wait to every event's latency (AWS answers a long poll as soon as there is a message).
+   */
+  async pollOnce(waitTimeSeconds = 0): Promise<number> {
     const { sqs, queueUrl, handler } = this.options;
     let messages: Message[];
     try {
@@ -134,7 +141,8 @@ export class QueuePoller {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        await this.pollOnce();
+        const received = await this.pollOnce();
+        if (received === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_INTERVAL_MS));
       } catch (error) {
         if (!this.running) break;
         this.options.onError?.(error);

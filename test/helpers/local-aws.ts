@@ -41,7 +41,7 @@ async function waitForActiveTable(client: DynamoDBClient, tableName: string): Pr
   throw new Error(`Table ${tableName} did not become ACTIVE`);
 }
 
-export async function startLocalAws(): Promise<LocalAws> {
+export async function startLocalAws(options: { visibilityTimeoutSeconds?: number } = {}): Promise<LocalAws> {
   const external = process.env.OKEPAY_TEST_DYNAMODB_ENDPOINT;
   const dynamoServer: RunningServer = external
     ? { url: external, close: async () => {} }
@@ -60,7 +60,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     queueName: `okepay-ipn-${suffix}`,
     deadLetterQueueName: `okepay-ipn-dlq-${suffix}`,
     maxReceiveCount: 3,
-    visibilityTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
   };
   await createEventsTable(dynamoDb, tableName);
   await waitForActiveTable(dynamoDb, tableName);
