@@ -4,6 +4,7 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { PipelineSettingsError } from '../lib/errors.ts';
 import { OkePayPipelineStack } from '../lib/okepay-pipeline-stack.ts';
 
 const STACK_NAME_CONTEXT_KEY = 'okepay:stackName';
@@ -12,15 +13,16 @@ const app = new App();
 
 const stackName: unknown = app.node.tryGetContext(STACK_NAME_CONTEXT_KEY) ?? 'OkePayPipeline';
 if (typeof stackName !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
-  throw new Error(
+  throw new PipelineSettingsError([
     `${STACK_NAME_CONTEXT_KEY} must be a CloudFormation stack name (a letter, then letters, digits and "-", ` +
       `at most 128 characters), got ${JSON.stringify(stackName)}`,
-  );
+  ]);
 }
 
 new OkePayPipelineStack(app, stackName, {
-  // Environment-agnostic unless the CLI found credentials: synth then needs no AWS account, and a
-  // deploy goes to the account and Region the credentials point at.
+  // The CLI fills these from your AWS configuration when it can; without credentials the account stays
+  // unknown and the template account-agnostic, so synth needs no AWS account. A deploy goes to the
+  // account and Region the credentials point at.
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 

@@ -97,6 +97,8 @@ describe('parseIpnBody', () => {
     ['a non-payment event', { event: 'refund.created' }, 'event'],
     ['an empty payment_id', { payment_id: '' }, 'payment_id'],
     ['a payment_id with spaces', { payment_id: 'pay 1' }, 'payment_id'],
+    ['a payment_id with a quote', { payment_id: 'pay"1' }, 'payment_id'],
+    ['a payment_id with a backslash', { payment_id: 'pay\\1' }, 'payment_id'],
     ['a numeric payment_id', { payment_id: 123 }, 'payment_id'],
     ['a 129-character payment_id', { payment_id: 'p'.repeat(129) }, 'payment_id'],
     ['an empty order_ref', { order_ref: '' }, 'order_ref'],

@@ -28,13 +28,16 @@ const MAX_INTEGER_DIGITS = 12;
 
 const losslessNumber = z.custom<LosslessNumber>(isLosslessNumber, { message: 'expected a number' });
 
-/** Printable ASCII without spaces: the ids end up in DynamoDB keys and EventBridge rules. */
+/**
+ * Printable ASCII without spaces, quotes or backslashes: the ids end up in DynamoDB keys, EventBridge
+ * rules and the audit logs' templates.
+ */
 const identifier = (max: number) =>
   z
     .string()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces');
+    .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be printable ASCII without spaces, quotes or backslashes');
 
 /**
  * The amount keeps the exact decimal text okePay sent. JSON numbers are read by lossless-json, so

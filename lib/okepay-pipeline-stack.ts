@@ -1,0 +1,218 @@
+import { resolve } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import { DEFAULT_RULES_DIR } from '../functions/shared/rules/rule-file.ts';
+import { AuditedRules, readRuleFiles } from './audited-rules.ts';
+import { EventSchemas, readSchemaFiles } from './event-schemas.ts';
+import { createEventsTable } from './events-table.ts';
+import { IpnApi } from './ipn-api.ts';
+import { IpnQueues } from './ipn-queues.ts';
+import { Monitoring } from './monitoring.ts';
+import { PaymentEventBus } from './payment-event-bus.ts';
+import { PipelineFunction, REPOSITORY_ROOT } from './pipeline-function.ts';
+import {
+  type PipelineSettings,
+  type PipelineSettingsInput,
+  resolvePipelineSettings,
+  SETTINGS_CONTEXT_KEY,
+} from './pipeline-settings.ts';
+import { SERVICE_NAMES } from './service-names.ts';
+import { webhookSecret } from './webhook-secret.ts';
+
+export interface OkePayPipelineStackProps extends StackProps {
+  /** Settings; each one given here wins over the same key of the cdk.json context `okepay`. */
+  readonly settings?: PipelineSettingsInput;
+  /** The rule files to deploy; default `events/rules`. */
+  readonly rulesDirectory?: string;
+  /** The JSON Schemas for the schema registry; default `events/schema`. */
+  readonly schemaDirectory?: string;
+}
+
+/**
+ * The okePay IPN pipeline: API → ingest → table + queue → consumer → event bus → rules, with its
+ * secret, alarms and dashboard. The outputs are what the operator and the replay command need.
+ */
+export class OkePayPipelineStack extends Stack {
+  readonly settings: PipelineSettings;
+
+  constructor(scope: Construct, id: string, props: OkePayPipelineStackProps = {}) {
+    super(scope, id, {
+      description: 'okePay IPN pipeline: verify, store once, buffer, publish on EventBridge',
+      ...props,
+    });
+    const settings = resolvePipelineSettings(this.node.tryGetContext(SETTINGS_CONTEXT_KEY), props.settings);
+    this.settings = settings;
+    // Read before building anything, so a bad file fails the synth with its own message first.
+    const ruleDefinitions = readRuleFiles(props.rulesDirectory ?? DEFAULT_RULES_DIR);
+    const schemaFiles = readSchemaFiles(
+      props.schemaDirectory ?? resolve(REPOSITORY_ROOT, 'events', 'schema'),
+    );
+    Tags.of(this).add('application', 'okepay-pipeline');
+
+    const table = createEventsTable(this, 'EventsTable');
+    const consumerTimeout = Duration.seconds(settings.consumerTimeoutSeconds);
+    const maxBatchingWindow = Duration.seconds(settings.maxBatchingWindowSeconds);
+    const queues = new IpnQueues(this, 'IpnQueues', {
+      maxReceiveCount: settings.maxReceiveCount,
+      consumerTimeout,
+      maxBatchingWindow,
+    });
+    const secret = webhookSecret(this, 'WebhookSecret', settings.webhookSecretArn);
+    const events = new PaymentEventBus(this, 'PaymentEvents', {
+      eventBusName: settings.eventBusName,
+      archiveRetentionDays: settings.archiveRetentionDays,
+      subscriberAccountIds: settings.subscriberAccountIds,
+    });
+
+    // Each function's role gets, by hand, exactly the actions its code calls: the grant* helpers add
+    // more (grantReadWriteData adds Scan, Query, DeleteItem, BatchWriteItem... on the indexes too).
+    const ingest = new PipelineFunction(this, 'Ingest', {
+      entry: 'functions/ingest/handler.ts',
+      description: 'Verifies okePay IPNs, stores each once and queues it',
+      serviceName: SERVICE_NAMES.ingest,
+      timeout: Duration.seconds(settings.ingestTimeoutSeconds),
+      reservedConcurrency: settings.ingestReservedConcurrency,
+      settings,
+      environment: {
+        TABLE_NAME: table.tableName,
+        QUEUE_URL: queues.queue.queueUrl,
+        OKEPAY_WEBHOOK_SECRET_ARN: secret.secretArn,
+        OKEPAY_SIGNATURE_SCHEME: settings.signatureScheme,
+        OKEPAY_SIGNATURE_TOLERANCE_SECONDS: String(settings.signatureToleranceSeconds),
+        OKEPAY_RETENTION_DAYS: String(settings.eventRetentionDays),
+      },
+    });
+    ingest.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'StoreIpns',
+        effect: Effect.ALLOW,
+        // Conditional put of a new IPN, read of the existing one on redelivery, conflict count update.
+        actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+      }),
+    );
+    ingest.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'EnqueueIpns',
+        effect: Effect.ALLOW,
+        actions: ['sqs:SendMessage'],
+        resources: [queues.queue.queueArn],
+      }),
+    );
+    ingest.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReadWebhookSecret',
+        effect: Effect.ALLOW,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secret.secretArn],
+      }),
+    );
+
+    const consumer = new PipelineFunction(this, 'Consumer', {
+      entry: 'functions/consumer/handler.ts',
+      description: 'Publishes queued okePay IPNs as canonical payment events on the bus',
+      serviceName: SERVICE_NAMES.consumer,
+      timeout: consumerTimeout,
+      reservedConcurrency: settings.consumerReservedConcurrency,
+      settings,
+      environment: {
+        TABLE_NAME: table.tableName,
+        EVENT_BUS_NAME: events.bus.eventBusName,
+        EVENT_SOURCE: settings.eventSource,
+      },
+    });
+    consumer.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReadAndMarkIpns',
+        effect: Effect.ALLOW,
+        // Load a batch's stored IPNs, re-read one, mark it published.
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+      }),
+    );
+    consumer.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'PublishPaymentEvents',
+        effect: Effect.ALLOW,
+        actions: ['events:PutEvents'],
+        resources: [events.bus.eventBusArn],
+      }),
+    );
+    // The event source adds the receive/delete permissions on this queue to the consumer's role.
+    consumer.function.addEventSource(
+      new SqsEventSource(queues.queue, {
+        batchSize: settings.batchSize,
+        maxBatchingWindow,
+        // The handler answers with the records that failed; only those return to the queue.
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    const api = new IpnApi(this, 'IpnApi', {
+      ingest: ingest.function,
+      rateLimit: settings.apiRateLimit,
+      burstLimit: settings.apiBurstLimit,
+      logRetention: settings.logRetentionDays,
+    });
+    const rules = new AuditedRules(this, 'Rules', {
+      bus: events.bus,
+      definitions: ruleDefinitions,
+      logRetention: settings.logRetentionDays,
+    });
+    const schemas = new EventSchemas(this, 'EventSchemas', schemaFiles);
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      api: api.api,
+      ingest: ingest.function,
+      consumer: consumer.function,
+      queue: queues.queue,
+      deadLetterQueue: queues.deadLetterQueue,
+      bus: events.bus,
+      rules: rules.rules,
+      settings,
+    });
+
+    // Read by OutputKey (the replay command, docs/DEPLOY.md): keep these ids stable. No exports, so no
+    // other stack gets locked to them.
+    const outputs: Record<string, { value: string; description: string }> = {
+      IpnUrl: { value: api.ipnUrl, description: 'The URL to give okePay for IPN webhooks' },
+      EventBusName: {
+        value: events.bus.eventBusName,
+        description: 'The bus the payment events are published on',
+      },
+      EventBusArn: { value: events.bus.eventBusArn, description: 'ARN of the payment event bus' },
+      EventSource: {
+        value: settings.eventSource,
+        description: '"source" of the payment events (replay publishes with the same)',
+      },
+      TableName: { value: table.tableName, description: 'DynamoDB table of the stored IPN events' },
+      QueueUrl: { value: queues.queue.queueUrl, description: 'SQS queue between ingest and the consumer' },
+      QueueArn: {
+        value: queues.queue.queueArn,
+        description: 'ARN of the IPN queue (DLQ redrive destination)',
+      },
+      DeadLetterQueueUrl: {
+        value: queues.deadLetterQueue.queueUrl,
+        description: 'Dead-letter queue of the IPN queue',
+      },
+      DeadLetterQueueArn: {
+        value: queues.deadLetterQueue.queueArn,
+        description: 'ARN of the dead-letter queue (DLQ redrive source)',
+      },
+      WebhookSecretArn: {
+        value: secret.secretArn,
+        description: "Secrets Manager secret to put okePay's webhook secret in",
+      },
+      SchemaRegistryName: {
+        value: schemas.registry.attrRegistryName,
+        description: 'EventBridge schema registry of the payment events',
+      },
+      DashboardName: {
+        value: monitoring.dashboard.dashboardName,
+        description: 'CloudWatch dashboard of the pipeline',
+      },
+    };
+    for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+  }
+}

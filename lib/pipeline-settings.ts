@@ -1,0 +1,218 @@
+/**
+ * The pipeline's deploy-time settings: one zod schema gives the TypeScript type, the defaults and the
+ * validation, so a bad value fails `cdk synth` with a message naming the setting instead of failing a
+ * CloudFormation deployment halfway.
+ *
+ * Sources, later wins: the defaults below, the `okepay` object of the CDK context (cdk.json, or
+ * `-c okepay='{"maxReceiveCount":3}'` on the command line), the stack props.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import * as z from 'zod';
+import { DEFAULT_EVENT_SOURCE } from '../functions/shared/canonical/payment-event.ts';
+import { SIGNATURE_SCHEMES } from '../functions/shared/ipn/signature.ts';
+import { PipelineSettingsError } from './errors.ts';
+
+/** The CDK context key holding the settings object. */
+export const SETTINGS_CONTEXT_KEY = 'okepay';
+
+function show(value: unknown): string {
+  return value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+}
+
+/** A number that passes `test`; any other value gets "must be <what>, got <value>". */
+function numberWhere(test: (n: number) => boolean, what: string) {
+  const message = (input: unknown) => `must be ${what}, got ${show(input)}`;
+  return z
+    .number({ error: (issue) => message(issue.input) })
+    .refine(test, { error: (issue) => message(issue.input) });
+}
+
+function integer(min: number, max: number) {
+  return numberWhere((n) => Number.isInteger(n) && n >= min && n <= max, `an integer from ${min} to ${max}`);
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return z.literal(values, {
+    error: (issue) => `must be one of ${values.join(', ')}, got ${show(issue.input)}`,
+  });
+}
+
+function matching(pattern: RegExp, what: string) {
+  const message = (input: unknown) => `must be ${what}, got ${show(input)}`;
+  return z
+    .string({ error: (issue) => message(issue.input) })
+    .regex(pattern, { error: (issue) => message(issue.input) });
+}
+
+function list<T extends z.ZodType>(item: T) {
+  return z.array(item, { error: (issue) => `must be a list, got ${show(issue.input)}` });
+}
+
+/** The retention periods CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653 days). */
+const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(
+  (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
+);
+
+const accountId = matching(/^\d{12}$/, 'a 12-digit AWS account id');
+
+const settingsSchema = z
+  .strictObject({
+    /** Steady-state requests per second the IPN endpoint accepts before answering 429. */
+    apiRateLimit: integer(1, 5_000).default(50),
+    /** Requests the IPN endpoint accepts in a burst above the rate. */
+    apiBurstLimit: integer(1, 5_000).default(100),
+    /** Memory of every function, in MB (CPU scales with it). */
+    functionMemoryMb: integer(128, 10_240).default(512),
+    /** Ingest timeout. API Gateway HTTP APIs wait at most 30 s for an integration. */
+    ingestTimeoutSeconds: integer(3, 30).default(15),
+    /**
+     * Consumer timeout. The handler keeps 3 s back to mark items published, so less than 10 s leaves it
+     * almost no time to publish. The queue's visibility timeout is derived from it.
+     */
+    consumerTimeoutSeconds: integer(10, 900).default(30),
+    /** Retention of the function, API access and rule audit log groups. */
+    logRetentionDays: numberWhere(
+      (days) => (LOG_RETENTION_DAYS as number[]).includes(days),
+      `one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`,
+    ).default(RetentionDays.THREE_MONTHS),
+    /** Reserved concurrency of the ingest function; none by default (it uses the account's pool). */
+    ingestReservedConcurrency: integer(1, 10_000).optional(),
+    /** Reserved concurrency of the consumer function; none by default. */
+    consumerReservedConcurrency: integer(1, 10_000).optional(),
+    /** Receives of a message before SQS moves it to the dead-letter queue. */
+    maxReceiveCount: integer(1, 1_000).default(5),
+    /** Messages per consumer invocation (more than 10 needs a batching window). */
+    batchSize: integer(1, 10_000).default(10),
+    /** Seconds SQS may wait to fill a batch; 0 invokes as soon as messages arrive. */
+    maxBatchingWindowSeconds: integer(0, 300).default(0),
+    /** Days the bus archive keeps every event for replay; 0 keeps them forever. */
+    archiveRetentionDays: integer(0, 36_500).default(365),
+    /** What okePay's HMAC covers: the raw body, or `<t>.<raw body>` (see README "Signature"). */
+    signatureScheme: oneOf(SIGNATURE_SCHEMES).default('body'),
+    /** Allowed distance, either way, between the signature timestamp and now. */
+    signatureToleranceSeconds: integer(1, 86_400).default(300),
+    /** Days a stored event is kept in the table (its TTL). */
+    eventRetentionDays: integer(1, 3_650).default(90),
+    /** `source` of the events on the bus; `aws.` is reserved by AWS. */
+    eventSource: matching(
+      /^(?!aws\.)[\x20-\x7e]{1,256}$/,
+      'a printable ASCII string of 1 to 256 characters not starting with "aws."',
+    ).default(DEFAULT_EVENT_SOURCE),
+    /** Name of the event bus; CloudFormation generates a unique one by default. */
+    eventBusName: matching(
+      /^[/.\-_A-Za-z0-9]{1,256}$/,
+      'an event bus name (1-256 letters, digits, ".", "-", "_", "/")',
+    )
+      .refine((name) => name !== 'default', {
+        error: 'must not be "default": the pipeline needs its own bus',
+      })
+      .optional(),
+    /**
+     * Use an existing secret instead of creating one: its complete ARN, with the 6-character suffix
+     * Secrets Manager appends, so the ingest policy can name it exactly.
+     */
+    webhookSecretArn: matching(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
+      'the complete ARN of a Secrets Manager secret (ending in the 6-character suffix, e.g. "...:secret:okepay-AbCdEf")',
+    ).optional(),
+    /** Accounts allowed to create rules on the bus, each managing only the rules it created. */
+    subscriberAccountIds: list(accountId).default([]),
+    /** Send alarm notifications to this existing SNS topic. */
+    alarmTopicArn: matching(
+      /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+      'an SNS topic ARN',
+    ).optional(),
+    /** Create an SNS topic for alarm notifications and subscribe these addresses. */
+    alarmEmails: list(matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address')).default([]),
+    /** Create an SNS topic for alarm notifications even without e-mail subscriptions. */
+    createAlarmTopic: z
+      .boolean({ error: (issue) => `must be true or false, got ${show(issue.input)}` })
+      .default(false),
+    /** Signature failures in 5 minutes that raise the alarm. */
+    signatureFailureAlarmThreshold: integer(1, 1_000_000).default(10),
+    /** Share of IPN requests answered 5xx over 5 minutes, in percent, that raises the alarm. */
+    ingest5xxAlarmPercent: integer(1, 100).default(5),
+    /** Age of the oldest queued IPN, in seconds, that raises the alarm. */
+    oldestMessageAlarmSeconds: integer(60, 1_209_600).default(600),
+  })
+  .superRefine((settings, context) => {
+    const problem = (path: string, message: string) =>
+      context.addIssue({ code: 'custom', path: [path], message });
+    if (settings.batchSize > 10 && settings.maxBatchingWindowSeconds < 1) {
+      problem(
+        'batchSize',
+        `above 10 needs maxBatchingWindowSeconds of at least 1, got ${settings.batchSize}`,
+      );
+    }
+    if (settings.apiBurstLimit < settings.apiRateLimit) {
+      problem(
+        'apiBurstLimit',
+        `must be at least apiRateLimit (${settings.apiRateLimit}), got ${settings.apiBurstLimit}`,
+      );
+    }
+    if (settings.alarmTopicArn && (settings.alarmEmails.length > 0 || settings.createAlarmTopic)) {
+      problem(
+        'alarmTopicArn',
+        'is set together with alarmEmails or createAlarmTopic: either use an existing topic or create one',
+      );
+    }
+    if (new Set(settings.subscriberAccountIds).size !== settings.subscriberAccountIds.length) {
+      problem('subscriberAccountIds', `lists an account twice: ${show(settings.subscriberAccountIds)}`);
+    }
+  });
+
+/** The settings as given: every key optional (the defaults fill the gaps). */
+export type PipelineSettingsInput = z.input<typeof settingsSchema>;
+/** The settings after defaults and validation. */
+export type PipelineSettings = z.output<typeof settingsSchema>;
+
+/** Every known setting, for the "unknown setting" message. */
+export const SETTING_NAMES = Object.keys(settingsSchema.shape).sort();
+
+/** The context value as an object: `-c okepay=...` on the command line arrives as a JSON string. */
+function contextObject(value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw new PipelineSettingsError([
+        `${SETTINGS_CONTEXT_KEY} context must be a JSON object, got ${show(value)} (${(error as Error).message})`,
+      ]);
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new PipelineSettingsError([
+      `${SETTINGS_CONTEXT_KEY} context must be a JSON object, got ${show(value)}`,
+    ]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function withoutUndefined(input: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * Merges the defaults, the `okepay` context value and the props, and validates the result.
+ * Throws {@link PipelineSettingsError} listing every problem, each as `okepay.<setting> <problem>`.
+ */
+export function resolvePipelineSettings(
+  context: unknown,
+  props: PipelineSettingsInput = {},
+): PipelineSettings {
+  const merged = { ...contextObject(context), ...withoutUndefined(props) };
+  const result = settingsSchema.safeParse(merged);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map(
+        (key) =>
+          `${SETTINGS_CONTEXT_KEY}.${key} is not a setting; the settings are ${SETTING_NAMES.join(', ')}`,
+      );
+    }
+    return [`${SETTINGS_CONTEXT_KEY}.${issue.path.join('.')} ${issue.message}`];
+  });
+  throw new PipelineSettingsError(problems);
+}

@@ -1,0 +1,29 @@
+import { Validations } from 'aws-cdk-lib';
+import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+
+/**
+ * The Secrets Manager secret holding okePay's webhook secret(s): an existing one when its ARN is
+ * given, otherwise a new, empty one that the operator fills with `put-secret-value` (docs/DEPLOY.md).
+ */
+export function webhookSecret(scope: Construct, id: string, existingArn: string | undefined): ISecret {
+  if (existingArn) return Secret.fromSecretCompleteArn(scope, id, existingArn);
+
+  const secret = new Secret(scope, id, {
+    description:
+      'okePay IPN webhook secret(s) checked by the ingest function: one secret, a comma-separated list, a JSON array or {"secrets":[...]}. Set it with \'aws secretsmanager put-secret-value\'.',
+  });
+  // Created without a value, as CloudFormation documents for a secret given neither SecretString nor
+  // GenerateSecretString. The CDK construct would otherwise generate a random password (a secret
+  // okePay does not know); and a placeholder SecretString would let a later change to the template
+  // overwrite the secret the operator pasted. Until it is set, ingest answers 503 and okePay retries.
+  (secret.node.defaultChild as CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'okePay issues the webhook secret; Secrets Manager cannot rotate it by itself. Rotation is done in ' +
+      "okePay's dashboard, and the ingest function accepts several secrets at once so the old and new one " +
+      'overlap without downtime (docs/DEPLOY.md, "Rotate the webhook secret").',
+  });
+  return secret;
+}

@@ -1,0 +1,248 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { METRIC_NAMESPACE } from '../../functions/shared/observability.ts';
+import { SERVICE_NAMES } from '../../lib/service-names.ts';
+import { allowedActions, buildTemplate, functionLogicalId, roleStatements } from './stack-builder.ts';
+
+const template = buildTemplate();
+/** Function settings changed, built once for the tests below. */
+const custom = buildTemplate({
+  settings: {
+    ingestReservedConcurrency: 20,
+    consumerReservedConcurrency: 5,
+    eventSource: 'com.example.payments',
+    functionMemoryMb: 1024,
+  },
+});
+const tableArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsTable'), 'Arn'] };
+const queueArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^IpnQueuesQueue'), 'Arn'] };
+
+describe.each([
+  ['ingest', SERVICE_NAMES.ingest],
+  ['consumer', SERVICE_NAMES.consumer],
+])('the %s function', (_, service) => {
+  const id = functionLogicalId(template, service);
+  const properties = () => template.findResources('AWS::Lambda::Function')[id]?.Properties;
+
+  it('runs the newest Node.js runtime on arm64', () => {
+    expect(properties()).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+  });
+
+  it('traces with X-Ray and shares the memory setting', () => {
+    expect(properties()).toMatchObject({ TracingConfig: { Mode: 'Active' }, MemorySize: 512 });
+  });
+
+  it('sets source maps and the Powertools service and namespace', () => {
+    expect(properties()?.Environment.Variables).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: service,
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+    });
+  });
+
+  it('logs to its own log group with the configured retention', () => {
+    const logGroupId = properties()?.LoggingConfig.LogGroup.Ref;
+    expect(template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toMatchObject({
+      RetentionInDays: 90,
+    });
+  });
+
+  it('has a role without AWS managed policies', () => {
+    const roleId = properties()?.Role['Fn::GetAtt'][0];
+    expect(template.findResources('AWS::IAM::Role')[roleId]?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('may only write to its own log group, besides what its code calls', () => {
+    const logGroupId = properties()?.LoggingConfig.LogGroup.Ref;
+    expect(roleStatements(template, service)).toContainEqual({
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+    });
+  });
+
+  it('has "*" as a resource only for the X-Ray actions', () => {
+    const wildcard = roleStatements(template, service).filter((statement) => statement.Resource === '*');
+    expect(wildcard).toEqual([
+      { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+    ]);
+  });
+});
+
+describe('the ingest function', () => {
+  const id = functionLogicalId(template, SERVICE_NAMES.ingest);
+
+  it('gets its table, queue, secret and signature settings from the environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: { Ref: Match.stringLikeRegexp('^EventsTable') },
+          QUEUE_URL: { Ref: Match.stringLikeRegexp('^IpnQueuesQueue') },
+          OKEPAY_WEBHOOK_SECRET_ARN: { Ref: Match.stringLikeRegexp('^WebhookSecret') },
+          OKEPAY_SIGNATURE_SCHEME: 'body',
+          OKEPAY_SIGNATURE_TOLERANCE_SECONDS: '300',
+          OKEPAY_RETENTION_DAYS: '90',
+        }),
+      },
+    });
+  });
+
+  it('times out within API Gateway’s 30 s integration limit', () => {
+    expect(template.findResources('AWS::Lambda::Function')[id]?.Properties.Timeout).toBe(15);
+  });
+
+  it('may call exactly what it calls: put/get/update items, send messages, read the secret', () => {
+    expect(allowedActions(template, SERVICE_NAMES.ingest)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('writes items of the events table only', () => {
+    expect(roleStatements(template, SERVICE_NAMES.ingest)).toContainEqual({
+      Sid: 'StoreIpns',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Resource: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^EventsTable/), 'Arn'] }),
+    });
+  });
+
+  it('sends to the IPN queue only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Sid: 'EnqueueIpns', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn },
+        ]),
+      },
+    });
+  });
+
+  it('reads the webhook secret only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'ReadWebhookSecret',
+            Effect: 'Allow',
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: { Ref: Match.stringLikeRegexp('^WebhookSecret') },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('can have reserved concurrency', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.ingest }) },
+      ReservedConcurrentExecutions: 20,
+    });
+  });
+});
+
+describe('the consumer function', () => {
+  it('gets its table, bus and event source from the environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: { Ref: Match.stringLikeRegexp('^EventsTable') },
+          EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('^PaymentEventsBus') },
+          EVENT_SOURCE: 'okepay',
+        }),
+      },
+    });
+  });
+
+  it('may call exactly what it calls: read and mark items, put events, consume the queue', () => {
+    expect(allowedActions(template, SERVICE_NAMES.consumer)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('reads and marks items of the events table only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'ReadAndMarkIpns',
+            Effect: 'Allow',
+            Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+            Resource: tableArn,
+          },
+        ]),
+      },
+    });
+  });
+
+  it('puts events on the pipeline bus only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'PublishPaymentEvents',
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PaymentEventsBus'), 'Arn'] },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('consumes the IPN queue only', () => {
+    const consume = roleStatements(template, SERVICE_NAMES.consumer).filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('sqs:')),
+    );
+    expect(consume).toHaveLength(1);
+    expect(consume[0]?.Resource).toMatchObject({
+      'Fn::GetAtt': [expect.stringMatching(/^IpnQueuesQueue/), 'Arn'],
+    });
+  });
+
+  it('uses the configured event source', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ EVENT_SOURCE: 'com.example.payments' }) },
+    });
+  });
+
+  it('can have reserved concurrency', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.consumer }) },
+      ReservedConcurrentExecutions: 5,
+    });
+  });
+});
+
+describe('every function', () => {
+  it('has no reserved concurrency by default', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('takes its memory from the one shared setting', () => {
+    for (const fn of Object.values(custom.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.MemorySize).toBe(1024);
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { PipelineSettingsError } from '../../lib/errors.ts';
+import { resolvePipelineSettings } from '../../lib/pipeline-settings.ts';
+import { buildApp } from './stack-builder.ts';
+
+describe('resolvePipelineSettings', () => {
+  it('applies the defaults when neither context nor props set anything', () => {
+    expect(resolvePipelineSettings(undefined)).toMatchObject({
+      apiRateLimit: 50,
+      apiBurstLimit: 100,
+      functionMemoryMb: 512,
+      ingestTimeoutSeconds: 15,
+      consumerTimeoutSeconds: 30,
+      logRetentionDays: 90,
+      maxReceiveCount: 5,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      archiveRetentionDays: 365,
+      signatureScheme: 'body',
+      signatureToleranceSeconds: 300,
+      eventRetentionDays: 90,
+      eventSource: 'okepay',
+      subscriberAccountIds: [],
+      alarmEmails: [],
+      createAlarmTopic: false,
+    });
+  });
+
+  it('reads the cdk.json context object', () => {
+    const settings = resolvePipelineSettings({ maxReceiveCount: 3, signatureScheme: 'timestamp.body' });
+    expect(settings).toMatchObject({ maxReceiveCount: 3, signatureScheme: 'timestamp.body' });
+  });
+
+  it('reads a context value given as JSON on the command line (-c okepay=...)', () => {
+    expect(resolvePipelineSettings('{"batchSize":5}').batchSize).toBe(5);
+  });
+
+  it('lets stack props win over the context, and ignores props left undefined', () => {
+    const settings = resolvePipelineSettings(
+      { batchSize: 5, apiRateLimit: 20 },
+      { batchSize: 8, apiRateLimit: undefined },
+    );
+    expect(settings).toMatchObject({ batchSize: 8, apiRateLimit: 20 });
+  });
+
+  it.each([
+    [{ maxReceiveCount: 0 }, 'okepay.maxReceiveCount must be an integer from 1 to 1000, got 0'],
+    [{ maxReceiveCount: '5' }, 'okepay.maxReceiveCount must be an integer from 1 to 1000, got "5"'],
+    [{ batchSize: 2.5 }, 'okepay.batchSize must be an integer from 1 to 10000, got 2.5'],
+    [{ ingestTimeoutSeconds: 31 }, 'okepay.ingestTimeoutSeconds must be an integer from 3 to 30, got 31'],
+    [{ consumerTimeoutSeconds: 5 }, 'okepay.consumerTimeoutSeconds must be an integer from 10 to 900, got 5'],
+    [
+      { logRetentionDays: 10 },
+      'okepay.logRetentionDays must be one of the retention periods CloudWatch Logs accepts',
+    ],
+    [{ signatureScheme: 'hmac' }, 'okepay.signatureScheme must be one of body, timestamp.body, got "hmac"'],
+    [{ eventSource: 'aws.okepay' }, 'okepay.eventSource must be a printable ASCII string'],
+    [{ eventBusName: 'default' }, 'okepay.eventBusName must not be "default"'],
+    [
+      { webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:okepay' },
+      'okepay.webhookSecretArn must be the complete ARN',
+    ],
+    [
+      { subscriberAccountIds: ['12345'] },
+      'okepay.subscriberAccountIds.0 must be a 12-digit AWS account id, got "12345"',
+    ],
+    [
+      { subscriberAccountIds: '123456789012' },
+      'okepay.subscriberAccountIds must be a list, got "123456789012"',
+    ],
+    [
+      { subscriberAccountIds: ['123456789012', '123456789012'] },
+      'okepay.subscriberAccountIds lists an account twice',
+    ],
+    [{ alarmEmails: ['ops'] }, 'okepay.alarmEmails.0 must be an e-mail address, got "ops"'],
+    [{ createAlarmTopic: 'yes' }, 'okepay.createAlarmTopic must be true or false, got "yes"'],
+    [{ batchSize: 100 }, 'okepay.batchSize above 10 needs maxBatchingWindowSeconds of at least 1, got 100'],
+    [
+      { apiRateLimit: 200, apiBurstLimit: 100 },
+      'okepay.apiBurstLimit must be at least apiRateLimit (200), got 100',
+    ],
+    [
+      { alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops', alarmEmails: ['ops@example.com'] },
+      'okepay.alarmTopicArn is set together with alarmEmails or createAlarmTopic',
+    ],
+    [{ maxRecieveCount: 3 }, 'okepay.maxRecieveCount is not a setting; the settings are'],
+  ])('rejects %j', (input, message) => {
+    expect(() => resolvePipelineSettings(input)).toThrow(message);
+  });
+
+  it('lists every problem at once', () => {
+    const error = (() => {
+      try {
+        resolvePipelineSettings({ maxReceiveCount: 0, batchSize: 0 });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(PipelineSettingsError);
+    expect((error as PipelineSettingsError).problems).toHaveLength(2);
+  });
+
+  it.each([
+    ['a string that is not JSON', '{maxReceiveCount:3}'],
+    ['a list', [1, 2]],
+    ['a number', 5],
+  ])('rejects a context value that is %s', (_, value) => {
+    expect(() => resolvePipelineSettings(value)).toThrow('okepay context must be a JSON object');
+  });
+});
+
+describe('OkePayPipelineStack settings', () => {
+  it('fails the synth on a bad cdk.json value, naming the setting', () => {
+    expect(() => buildApp({ contextSettings: { maxReceiveCount: 0 } })).toThrow(
+      'okepay.maxReceiveCount must be an integer from 1 to 1000, got 0',
+    );
+  });
+
+  it('fails the synth on a bad prop, naming the setting', () => {
+    expect(() => buildApp({ settings: { apiRateLimit: -1 } })).toThrow(
+      'okepay.apiRateLimit must be an integer from 1 to 5000, got -1',
+    );
+  });
+});
