@@ -9,6 +9,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   send: () => import('./commands/send.ts'),
   sign: () => import('./commands/sign.ts'),
   rules: () => import('./commands/rules.ts'),
+  replay: () => import('./commands/replay.ts'),
+  dlq: () => import('./commands/dlq.ts'),
 };
 
 async function help(): Promise<string> {

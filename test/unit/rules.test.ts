@@ -21,6 +21,8 @@ const expectedMatches: Record<string, string[]> = {
   'refunds-and-chargebacks': ['payment-chargeback', 'payment-refunded'],
   'large-eur-payments': ['payment-chargeback'],
   'shop-b-orders': ['payment-unknown-type'],
+  // The samples are live events; a replayed copy is tested below.
+  'replayed-events': [],
 };
 
 describe('example rules in events/rules', () => {
@@ -35,6 +37,20 @@ describe('example rules in events/rules', () => {
       .filter(([, sample]) => matchesEventPattern(rule.eventPattern, sample))
       .map(([n]) => n);
     expect(matched.sort()).toEqual([...expected].sort());
+  });
+
+  it('replayed-events matches a replayed copy of each sample, and no live one', () => {
+    const rule = rules.get('replayed-events');
+    if (!rule) throw new Error('no rule replayed-events');
+    for (const [name, sample] of samples) {
+      const envelope = sample as { detail: Record<string, unknown> };
+      const replayed = {
+        ...envelope,
+        detail: { ...envelope.detail, replay: { replayId: 'r-1', requestedAt: '2026-06-01T00:00:00.000Z' } },
+      };
+      expect(matchesEventPattern(rule.eventPattern, replayed), name).toBe(true);
+      expect(matchesEventPattern(rule.eventPattern, sample), name).toBe(false);
+    }
   });
 
   it('large-eur-payments compares the amount as a number: 1000.00 is not over 1000, 1000.01 is', () => {

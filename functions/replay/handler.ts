@@ -1,0 +1,74 @@
+/**
+ * The replay Lambda: invoked (from a runbook, the console or Step Functions) with a selection as JSON,
+ * it replays like `npx okepay replay` and stops before its time budget ends, returning `resumeWith`
+ * for the next invocation. Invalid input fails the invocation with an `InvalidReplayRequestError`
+ * (a Step Functions `Catch` can match that name).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { EventBridgeEventBus } from '../shared/bus/eventbridge-event-bus.ts';
+import { dynamoDbClient } from '../shared/clients/dynamodb.ts';
+import { eventBridgeClient } from '../shared/clients/eventbridge.ts';
+import { METRIC_NAMESPACE } from '../shared/observability.ts';
+import { DynamoDbEventStore } from '../shared/store/dynamodb-event-store.ts';
+import { loadReplayConfig } from './config.ts';
+import { DynamoDbReplayProgressStore } from './dynamodb-replay-progress-store.ts';
+import { DynamoDbStoredEventQuery } from './dynamodb-stored-event-query.ts';
+import {
+  type DryRunResponse,
+  dryRunResponse,
+  parseReplayInvocation,
+  type ReplayResponse,
+  replayResponse,
+} from './invocation.ts';
+import { dryRunReplay, type ReplayDeps, runReplay } from './run-replay.ts';
+
+const logger = new Logger({ serviceName: 'okepay-replay' });
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'okepay-replay' });
+const config = loadReplayConfig(process.env);
+const deps: ReplayDeps = {
+  query: new DynamoDbStoredEventQuery(dynamoDbClient, config.tableName),
+  store: new DynamoDbEventStore(dynamoDbClient, config.tableName),
+  progress: new DynamoDbReplayProgressStore(dynamoDbClient, config.tableName),
+  bus: new EventBridgeEventBus(eventBridgeClient, config.eventBusName),
+  eventSource: config.eventSource,
+  now: Date.now,
+  metrics,
+};
+
+/**
+ * No batch starts in the last 15 s of the budget, and no retry in the last 10 s: a request times out
+ * after 5 s (shared/clients/request-handler.ts), which leaves time to record the progress.
+ */
+const STOP_MARGIN_MS = 15_000;
+const PUBLISH_MARGIN_MS = 10_000;
+/** Without a Lambda context (a local call), the budget of a 5-minute function. */
+const DEFAULT_BUDGET_MS = 300_000;
+
+export const handler = async (
+  event: unknown,
+  context?: Context,
+): Promise<ReplayResponse | DryRunResponse> => {
+  if (context) logger.addContext(context);
+  const invocation = parseReplayInvocation(event);
+  try {
+    if (invocation.dryRun) {
+      const response = dryRunResponse(await dryRunReplay(invocation.request, deps));
+      logger.info('Replay dry run', { selected: response.selected, toDo: response.toDo });
+      return response;
+    }
+    const end = Date.now() + (context?.getRemainingTimeInMillis() ?? DEFAULT_BUDGET_MS);
+    const outcome = await runReplay(invocation.request, deps, {
+      rate: invocation.rate,
+      stopAt: end - STOP_MARGIN_MS,
+      publishDeadline: end - PUBLISH_MARGIN_MS,
+      onStart: (start) => logger.info('Replay started', { ...start }),
+    });
+    const response = replayResponse(outcome, invocation.rate);
+    logger.info('Replay ended', { ...response, failures: undefined, elapsedMs: outcome.elapsedMs });
+    return response;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
