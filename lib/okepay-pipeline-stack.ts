@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, Duration, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
@@ -150,6 +150,57 @@ export class OkePayPipelineStack extends Stack {
       }),
     );
 
+    // Invoked by hand, a runbook or Step Functions with a selection as JSON (docs/REPLAY.md); the same
+    // domain code as `npx okepay replay`.
+    const replay = new PipelineFunction(this, 'Replay', {
+      entry: 'functions/replay/handler.ts',
+      description: 'Replays stored okePay events onto the bus; invoke with a selection as JSON',
+      serviceName: SERVICE_NAMES.replay,
+      // A replay stops starting batches before its budget ends and returns the id to resume with.
+      timeout: Duration.minutes(15),
+      settings,
+      environment: {
+        TABLE_NAME: table.tableName,
+        EVENT_BUS_NAME: events.bus.eventBusName,
+        EVENT_SOURCE: settings.eventSource,
+      },
+    });
+    replay.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'SelectStoredEvents',
+        effect: Effect.ALLOW,
+        // Query by payment (table), by order ref and by received day (indexes); Scan only runs when the
+        // invocation asks for it explicitly ("scan": true); then read the selected bodies.
+        actions: ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+        resources: [table.tableArn, `${table.tableArn}/index/*`],
+      }),
+    );
+    replay.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'RecordReplayProgress',
+        effect: Effect.ALLOW,
+        // Writes only the replay's own progress item, never a stored event.
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } },
+      }),
+    );
+    replay.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'PublishReplayedEvents',
+        effect: Effect.ALLOW,
+        actions: ['events:PutEvents'],
+        resources: [events.bus.eventBusArn],
+      }),
+    );
+    const tableLogicalId = this.resolve(this.getLogicalId(table.node.defaultChild as CfnElement));
+    Validations.of(replay.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+      reason:
+        'Replay queries both indexes of the events table (byOrderRef, byReceivedDay); the wildcard covers ' +
+        'exactly the indexes of that one table.',
+    });
+
     const api = new IpnApi(this, 'IpnApi', {
       ingest: ingest.function,
       rateLimit: settings.apiRateLimit,
@@ -207,6 +258,10 @@ export class OkePayPipelineStack extends Stack {
       SchemaRegistryName: {
         value: schemas.registry.attrRegistryName,
         description: 'EventBridge schema registry of the payment events',
+      },
+      ReplayFunctionName: {
+        value: replay.function.functionName,
+        description: 'Lambda that replays stored events; invoke with a selection as JSON',
       },
       DashboardName: {
         value: monitoring.dashboard.dashboardName,

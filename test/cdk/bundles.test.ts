@@ -46,7 +46,11 @@ describe('the function bundles', () => {
   const bundles = synthesizedBundles();
 
   it('are one ES module with a source map per function', () => {
-    expect(bundles.map(([service]) => service).sort()).toEqual(['okepay-consumer', 'okepay-ingest']);
+    expect(bundles.map(([service]) => service).sort()).toEqual([
+      'okepay-consumer',
+      'okepay-ingest',
+      'okepay-replay',
+    ]);
     for (const [, bundle] of bundles) {
       expect(existsSync(bundle)).toBe(true);
       expect(existsSync(`${bundle}.map`)).toBe(true);

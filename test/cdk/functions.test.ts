@@ -20,6 +20,7 @@ const queueArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^IpnQueuesQueue'), 'Ar
 describe.each([
   ['ingest', SERVICE_NAMES.ingest],
   ['consumer', SERVICE_NAMES.consumer],
+  ['replay', SERVICE_NAMES.replay],
 ])('the %s function', (_, service) => {
   const id = functionLogicalId(template, service);
   const properties = () => template.findResources('AWS::Lambda::Function')[id]?.Properties;
@@ -229,6 +230,72 @@ describe('the consumer function', () => {
     custom.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.consumer }) },
       ReservedConcurrentExecutions: 5,
+    });
+  });
+});
+
+describe('the replay function', () => {
+  const busArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^PaymentEventsBus'), 'Arn'] };
+
+  it('gets its table, bus and event source from the environment, and 15 minutes to run', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.replay,
+          TABLE_NAME: { Ref: Match.stringLikeRegexp('^EventsTable') },
+          EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('^PaymentEventsBus') },
+          EVENT_SOURCE: 'okepay',
+        }),
+      },
+      Timeout: 900,
+    });
+  });
+
+  it('may call exactly what it calls: query and read stored events, write its progress, put events', () => {
+    expect(allowedActions(template, SERVICE_NAMES.replay)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('reads the events table and its indexes only', () => {
+    expect(roleStatements(template, SERVICE_NAMES.replay)).toContainEqual({
+      Sid: 'SelectStoredEvents',
+      Effect: 'Allow',
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      Resource: [
+        { 'Fn::GetAtt': [expect.stringMatching(/^EventsTable/), 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^EventsTable/), 'Arn'] }, '/index/*']] },
+      ],
+    });
+  });
+
+  it('writes only replay progress items (keys starting REPLAY#), never a stored event', () => {
+    expect(roleStatements(template, SERVICE_NAMES.replay)).toContainEqual({
+      Sid: 'RecordReplayProgress',
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EventsTable/), 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } },
+    });
+  });
+
+  it('puts events on the pipeline bus only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Sid: 'PublishReplayedEvents', Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn },
+        ]),
+      },
     });
   });
 });
