@@ -1,4 +1,4 @@
-import { DEFAULT_EVENT_SOURCE } from '../shared/canonical/payment-event.ts';
+import { DEFAULT_EVENT_SOURCE } from '../shared/canonical/constants.ts';
 import { optionalString, requiredString } from '../shared/config.ts';
 
 export interface ConsumerConfig {

@@ -55,6 +55,8 @@ export interface EventBusServerOptions<TTarget = unknown> {
   rules?: readonly EventRuleDefinition<TTarget>[];
   /** Time of entries that carry none. Default: the system clock. */
   clock?: () => Date;
+  /** Keep only about this many of the latest events and matches in `events`/`matches`. Default: all. */
+  maxRecorded?: number;
   /**
    * Receives what listeners throw or reject with, and unexpected errors while serving a request (which
    * are answered InternalException). Default: console.error.
@@ -109,6 +111,7 @@ export async function startEventBusServer<TTarget = unknown>(
     ...(options.buses === undefined ? {} : { buses: options.buses }),
     ...(options.rules === undefined ? {} : { rules: options.rules }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.maxRecorded === undefined ? {} : { maxRecorded: options.maxRecorded }),
     onListenerError: onError,
   });
 

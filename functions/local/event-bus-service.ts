@@ -77,6 +77,11 @@ export interface LocalEventBridgeOptions<TTarget> {
   clock?: () => Date;
   /** Receives what listeners throw or reject with. Default: console.error. */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Keep only about this many of the latest events and matches in memory (the local pipeline's record
+   * is bus.jsonl; an unbounded array grows for as long as it runs). Default: keep all (tests).
+   */
+  maxRecorded?: number;
 }
 
 interface EventBus<TTarget> {
@@ -106,8 +111,10 @@ export class LocalEventBridge<TTarget = unknown> {
   private faults: EventBusFaults = {};
   private throttleRequests = 0;
   private internalErrorRequests = 0;
+  private readonly maxRecorded: number | undefined;
 
   constructor(options: LocalEventBridgeOptions<TTarget>) {
+    this.maxRecorded = options.maxRecorded;
     this.region = options.region;
     this.accountId = options.accountId;
     this.clock = options.clock ?? (() => new Date());
@@ -165,6 +172,13 @@ export class LocalEventBridge<TTarget = unknown> {
   onMatch(listener: MatchListener<TTarget>): () => void {
     this.matchListeners.add(listener);
     return () => this.matchListeners.delete(listener);
+  }
+
+  /** Drops the oldest records past `maxRecorded`, a tenth at a time so a push stays O(1) on average. */
+  private trim(records: unknown[]): void {
+    const max = this.maxRecorded;
+    if (max !== undefined && records.length > max + Math.ceil(max / 10))
+      records.splice(0, records.length - max);
   }
 
   /** Forgets recorded events and matches (rules, buses, listeners and faults stay). */
@@ -228,6 +242,7 @@ export class LocalEventBridge<TTarget = unknown> {
 
     const event = toEnvelope(valid, { id: randomUUID(), account: this.accountId, region: this.region });
     this.events.push(event);
+    this.trim(this.events);
     this.emit(this.eventListeners, (listener) => listener(event, bus.name));
     for (const rule of bus.rules.values()) {
       if (rule.state !== 'ENABLED' || !matchesEventPattern(rule.eventPattern, event)) continue;
@@ -238,6 +253,7 @@ export class LocalEventBridge<TTarget = unknown> {
         event,
       };
       this.matches.push(match);
+      this.trim(this.matches);
       this.emit(this.matchListeners, (listener) => listener(match));
     }
     return { EventId: event.id };

@@ -168,6 +168,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const bus = await startEventBusServer<LocalTarget>({
       buses: [LOCAL_BUS_NAME],
       rules: rules.map((rule) => ({ ...rule, eventBusName: LOCAL_BUS_NAME })),
+      // bus.jsonl is the record; memory keeps only the latest, for tests and tools in this process.
+      maxRecorded: 10_000,
       onError: (error) => print(`local event bus: ${error instanceof Error ? error.message : String(error)}`),
     });
     started.push(bus);

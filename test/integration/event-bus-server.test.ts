@@ -594,3 +594,33 @@ describe('server lifecycle', () => {
     await expect(local.close()).resolves.toBeUndefined();
   });
 });
+
+describe('a bounded record', () => {
+  it('keeps only about the latest maxRecorded events in memory', async () => {
+    const bounded = await startEventBusServer({ maxRecorded: 20 });
+    try {
+      const client = new EventBridgeClient({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        endpoint: bounded.url,
+      });
+      for (let batch = 0; batch < 10; batch++) {
+        await client.send(
+          new PutEventsCommand({
+            Entries: Array.from({ length: 10 }, (_, n) => ({
+              Source: 'okepay',
+              DetailType: 't',
+              Detail: JSON.stringify({ n: batch * 10 + n }),
+            })),
+          }),
+        );
+      }
+      expect(bounded.events.length).toBeGreaterThanOrEqual(20);
+      expect(bounded.events.length).toBeLessThanOrEqual(22);
+      expect(bounded.events.at(-1)?.detail).toEqual({ n: 99 });
+      client.destroy();
+    } finally {
+      await bounded.close();
+    }
+  });
+});

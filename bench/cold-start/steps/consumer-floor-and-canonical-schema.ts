@@ -1,7 +1,7 @@
 /**
- * Cold-start attribution: the consumer floor plus functions/shared/canonical/payment-event.ts, which the
- * consumer imports for two string constants (SCHEMA_VERSION, DEFAULT_EVENT_SOURCE) and which builds the
- * canonical event's zod schemas when it loads.
+ * Cold-start attribution: the consumer floor plus functions/shared/canonical/payment-event.ts, the
+ * canonical event's zod schemas, built when the module loads. The consumer no longer imports it (its
+ * constants moved to constants.ts); this step shows what that saved.
  */
-export { DEFAULT_EVENT_SOURCE } from '../../../functions/shared/canonical/payment-event.ts';
+export { paymentEventDetailSchema } from '../../../functions/shared/canonical/payment-event.ts';
 export * from '../floor-consumer.ts';

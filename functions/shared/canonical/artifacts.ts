@@ -8,12 +8,9 @@ import { v5 as uuidv5 } from 'uuid';
 import * as z from 'zod';
 import { parseIpnBody } from '../ipn/payload.ts';
 import type { StoredEvent } from '../store/event-store.ts';
+import { DEFAULT_EVENT_SOURCE } from './constants.ts';
 import { toCanonicalEvent } from './normalise.ts';
-import {
-  DEFAULT_EVENT_SOURCE,
-  type PaymentEventEnvelope,
-  paymentEventEnvelopeSchema,
-} from './payment-event.ts';
+import { type PaymentEventEnvelope, paymentEventEnvelopeSchema } from './payment-event.ts';
 
 export const SCHEMA_FILE_NAME = 'okepay-payment-event.schema.json';
 const SAMPLE_ID_NAMESPACE = 'b3c1e9a4-5f2d-4e8a-8c17-0d6a2f9e3b55';

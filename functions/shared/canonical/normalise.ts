@@ -7,8 +7,9 @@ import { currencyMinorUnits } from '../ipn/currency.ts';
 import { formatMinorUnits, toMinorUnits } from '../ipn/money.ts';
 import { type IpnPayload, parseIpnBody } from '../ipn/payload.ts';
 import type { StoredEvent } from '../store/event-store.ts';
+import { SCHEMA_VERSION } from './constants.ts';
 import { eventIdFor } from './event-id.ts';
-import { type PaymentEventDetail, SCHEMA_VERSION } from './payment-event.ts';
+import type { PaymentEventDetail } from './payment-event.ts';
 
 export interface ReplayMarker {
   replayId: string;

@@ -5,20 +5,7 @@
  * the JSON Schema in `events/schema/` and the samples in `events/samples/`.
  */
 import * as z from 'zod';
-
-export const SCHEMA_VERSION = '1';
-export const DEFAULT_EVENT_SOURCE = 'okepay';
-
-/** OKPAY transaction statuses (okpay-api-data-structures: TxnStatuses). */
-export const TRANSACTION_STATUSES = [
-  'None',
-  'Error',
-  'Canceled',
-  'Pending',
-  'Reversed',
-  'Hold',
-  'Completed',
-] as const;
+import { SCHEMA_VERSION, TRANSACTION_STATUSES } from './constants.ts';
 
 const isoUtc = z.iso
   .datetime({ offset: false })
