@@ -8,7 +8,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
-import { DEFAULT_EVENT_SOURCE } from '../functions/shared/canonical/payment-event.ts';
+import { DEFAULT_EVENT_SOURCE } from '../functions/shared/canonical/constants.ts';
 import { SIGNATURE_SCHEMES } from '../functions/shared/ipn/signature.ts';
 import { PipelineSettingsError } from './errors.ts';
 

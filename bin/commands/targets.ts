@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { DEFAULT_EVENT_SOURCE } from '../../functions/shared/canonical/payment-event.ts';
+import { DEFAULT_EVENT_SOURCE } from '../../functions/shared/canonical/constants.ts';
 import { UsageError } from './command.ts';
 
 export const TARGET_OPTIONS = {
