@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { signatureHeader } from '../../functions/shared/ipn/signature.ts';
 import { parseOptions, UsageError } from './command.ts';
-import { defaultDataDir, readLocalEndpoints } from './local-endpoints.ts';
 import { signingOptions } from './sign.ts';
+import { readLocalEndpoints } from './targets.ts';
 
 export const summary = 'sign and POST an IPN (a file, or one built from flags) to the pipeline';
 export const usage = `Usage: okepay send [FILE] [options]
@@ -68,13 +68,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (positionals.length > 1) throw new UsageError('give at most one FILE');
   const body = positionals[0] ? readFileSync(positionals[0]) : Buffer.from(buildIpnBody(values));
-  const dataDir = values['data-dir'] ?? defaultDataDir();
-  const url = values.url ?? readLocalEndpoints(dataDir)?.ipnUrl;
-  if (!url) {
-    throw new UsageError(
-      `no --url given and no local pipeline found in ${dataDir}; start one with \`npm start\``,
-    );
-  }
+  // Without --url, the running local pipeline's endpoint (an error says how to start one).
+  const url = values.url ?? readLocalEndpoints(values, process.env, process.cwd()).ipnUrl;
+  if (!url)
+    throw new UsageError('the local pipeline wrote no IPN URL; pass --url, or restart it with `npm start`');
   const header = signatureHeader({ rawBody: body, ...signingOptions(values) });
   let response: Response;
   try {

@@ -67,6 +67,7 @@ const CLI_REQUEST_HANDLER = { connectionTimeout: 5_000, requestTimeout: 30_000 }
 
 /** The file `npm start` writes (functions/local/pipeline.ts). */
 const endpointsSchema = z.looseObject({
+  ipnUrl: z.url().optional(),
   region: z.string().min(1),
   dynamodb: z.url(),
   sqs: z.url(),
@@ -109,7 +110,11 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string): Target {
+/**
+ * The endpoints a running `okepay serve` wrote to `<data dir>/endpoints.json`, checked; throws
+ * TargetError saying how to start the pipeline when there is none, or it is not running.
+ */
+export function readLocalEndpoints(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string) {
   const directory = dataDirectory(values, env, cwd);
   const file = join(directory, 'endpoints.json');
   let text: string;
@@ -141,6 +146,12 @@ function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string):
         'is not running. Start it with `npm start`',
     );
   }
+  return endpoints;
+}
+
+function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string): Target {
+  const directory = dataDirectory(values, env, cwd);
+  const endpoints = readLocalEndpoints(values, env, cwd);
   const common = {
     region: endpoints.region,
     credentials: LOCAL_CREDENTIALS,

@@ -26,6 +26,7 @@ import {
   InvalidRuleError,
   startEventBusServer,
 } from '../../functions/local/event-bus-server.ts';
+import { seededRandom } from '../helpers/faults.ts';
 
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const PIPELINE_BUS = 'okepay-events';
@@ -57,18 +58,6 @@ function entry(overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequest
     DetailType: 'payment.succeeded',
     Detail: JSON.stringify({ paymentId: 'pay_1', currency: 'EUR', amount: { number: 10 } }),
     ...overrides,
-  };
-}
-
-/** mulberry32: a small seeded generator, so injected failure patterns repeat. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -65,7 +65,6 @@ describe('resolveTarget', () => {
     writeFileSync(
       join(dir, 'endpoints.json'),
       JSON.stringify({
-        ipnUrl: 'http://127.0.0.1:3000/okepay/ipn',
         region: 'us-east-1',
         dynamodb: 'http://127.0.0.1:1',
         sqs: 'http://127.0.0.1:2',
