@@ -6,11 +6,11 @@
  * I/O is per batch, not per message: one BatchGetItem for the batch, PutEvents in requests of 10,
  * then one conditional UpdateItem per published event.
  */
-import * as z from 'zod';
 import type { EventBus } from '../shared/bus/event-bus.ts';
 import { publishEntries } from '../shared/bus/publish-entries.ts';
 import { type CanonicalEvent, toCanonicalEvent } from '../shared/canonical/normalise.ts';
 import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
+import { parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import { StoredEventNotFoundError } from '../shared/store/errors.ts';
 import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
 import { PoisonMessageError, PublishFailedError } from './errors.ts';
@@ -37,26 +37,12 @@ export interface PublishQueuedIpnsDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const queuedIpnSchema = z.object({
-  v: z.literal(1),
-  paymentId: z.string().min(1),
-  event: z.string().min(1),
-});
-
 function parseMessage(body: string): EventKey {
-  let json: unknown;
   try {
-    json = JSON.parse(body);
+    return parseQueuedIpn(body);
   } catch (error) {
-    throw new PoisonMessageError('The message body is not JSON', { cause: error });
+    throw new PoisonMessageError(`The message is ${(error as Error).message}`, { cause: error });
   }
-  const result = queuedIpnSchema.safeParse(json);
-  if (!result.success) {
-    throw new PoisonMessageError(
-      `The message is not a queued IPN reference: ${z.prettifyError(result.error)}`,
-    );
-  }
-  return { paymentId: result.data.paymentId, event: result.data.event };
 }
 
 export async function publishQueuedIpns(

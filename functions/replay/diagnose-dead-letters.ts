@@ -2,8 +2,7 @@
  * Why each DLQ message failed, from what can be checked now: the message itself, and the stored
  * event it refers to.
  */
-import * as z from 'zod';
-import type { QueuedIpn } from '../shared/queue/ipn-queue.ts';
+import { InvalidQueueMessageError, parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import { type EventKey, type EventStore, eventKeyId } from '../shared/store/event-store.ts';
 import type { DeadLetter } from './dead-letter-queue.ts';
 
@@ -15,30 +14,13 @@ export interface DeadLetterDiagnosis extends DeadLetter {
   reason: string;
 }
 
-/**
- * The queued reference, as the ingest function writes it (`QueuedIpn`) and the consumer reads it. The
- * consumer's own schema is private to it; this one checks the same fields.
- */
-const queuedIpnSchema = z.object({
-  v: z.literal(1),
-  paymentId: z.string().min(1),
-  event: z.string().min(1),
-}) satisfies z.ZodType<Pick<QueuedIpn, 'v' | 'paymentId' | 'event'>>;
-
 function parseReference(body: string): EventKey | string {
-  let json: unknown;
   try {
-    json = JSON.parse(body);
-  } catch {
-    return 'the body is not JSON';
+    return parseQueuedIpn(body);
+  } catch (error) {
+    if (error instanceof InvalidQueueMessageError) return error.message;
+    throw error;
   }
-  const result = queuedIpnSchema.safeParse(json);
-  if (!result.success) {
-    return `not a queued IPN reference (${result.error.issues
-      .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
-      .join('; ')})`;
-  }
-  return { paymentId: result.data.paymentId, event: result.data.event };
 }
 
 export async function diagnoseDeadLetters(
