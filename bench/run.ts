@@ -15,7 +15,14 @@ import { describeMachine, loadLine, machineLine } from './lib/machine.ts';
 import { formatNumber, printTable } from './lib/table.ts';
 import { TARGETS_FILE_ENV, type TargetVerdict, verdict } from './lib/targets.ts';
 
-const BENCHMARKS = ['ack-path', 'cold-start', 'handler-cpu', 'aws-requests', 'replay-throughput'] as const;
+const BENCHMARKS = [
+  'ack-path',
+  'cold-start',
+  'handler-cpu',
+  'aws-requests',
+  'replay-throughput',
+  'startup',
+] as const;
 
 function runBenchmark(name: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
