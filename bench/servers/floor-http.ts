@@ -4,7 +4,8 @@
  * framework and none of the product's code, so the floors show what the transport and the crypto cost.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const TOLERANCE_SECONDS = 300;
 
@@ -42,4 +43,23 @@ export function secretFromEnv(): string {
   const secret = process.env.OKEPAY_WEBHOOK_SECRETS?.split(',')[0]?.trim();
   if (!secret) throw new Error('OKEPAY_WEBHOOK_SECRETS must hold the webhook secret');
   return secret;
+}
+
+/**
+ * Listens on 127.0.0.1 with an OS-chosen port, prints the URL the bench harness waits for, and on
+ * SIGTERM closes the server, runs `cleanup` and exits.
+ */
+export function serveUntilSigterm(server: Server, path: string, cleanup: () => Promise<void>): void {
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    console.log(`listening http://127.0.0.1:${port}${path}`);
+  });
+  process.once('SIGTERM', () => {
+    server.close(async () => {
+      await cleanup();
+      process.exit(0);
+    });
+    // The load generator is done: any connection still open is only waiting to be reused.
+    server.closeAllConnections();
+  });
 }

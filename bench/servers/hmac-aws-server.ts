@@ -7,7 +7,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -16,7 +15,7 @@ import { LOCAL_REGION, startDynamoDb, startSqs } from '../../functions/local/aws
 import { createEventsTable, createQueues } from '../../functions/local/provision.ts';
 import { IPN_PATH } from '../lib/bench-ipn.ts';
 import { storedItem } from '../lib/stored-item.ts';
-import { answer, hmacIsValid, readRequestBody, secretFromEnv } from './floor-http.ts';
+import { answer, hmacIsValid, readRequestBody, secretFromEnv, serveUntilSigterm } from './floor-http.ts';
 
 const secret = secretFromEnv();
 // The benchmark passes a directory it removes itself, even if this process has to be killed.
@@ -96,20 +95,10 @@ const server = createServer((request, response) => {
     });
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(`listening http://127.0.0.1:${port}${IPN_PATH}`);
-});
-
-process.once('SIGTERM', () => {
-  server.close(async () => {
-    dynamoDb.destroy();
-    sqs.destroy();
-    await sqsServer.close();
-    await dynamoServer.close();
-    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  });
-  // The load generator is done: any connection still open is only waiting to be reused.
-  server.closeAllConnections();
+serveUntilSigterm(server, IPN_PATH, async () => {
+  dynamoDb.destroy();
+  sqs.destroy();
+  await sqsServer.close();
+  await dynamoServer.close();
+  if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
 });

@@ -8,7 +8,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -19,7 +18,7 @@ import { LOCAL_REGION, startDynamoDb, startSqs } from '../../functions/local/aws
 import { IPN_ROUTE } from '../../functions/local/pipeline.ts';
 import { createEventsTable, createQueues } from '../../functions/local/provision.ts';
 import { IPN_PATH } from '../lib/bench-ipn.ts';
-import { answer } from './floor-http.ts';
+import { answer, serveUntilSigterm } from './floor-http.ts';
 
 // The benchmark passes a directory it removes itself, even if this process has to be killed.
 const ownDataDir = process.env.BENCH_DATA_DIR === undefined;
@@ -67,20 +66,10 @@ const server = createServer((request, response) => {
     });
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(`listening http://127.0.0.1:${port}${IPN_PATH}`);
-});
-
-process.once('SIGTERM', () => {
-  server.close(async () => {
-    dynamoDb.destroy();
-    sqs.destroy();
-    await sqsServer.close();
-    await dynamoServer.close();
-    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  });
-  // The load generator is done: any connection still open is only waiting to be reused.
-  server.closeAllConnections();
+serveUntilSigterm(server, IPN_PATH, async () => {
+  dynamoDb.destroy();
+  sqs.destroy();
+  await sqsServer.close();
+  await dynamoServer.close();
+  if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
 });

@@ -149,6 +149,23 @@ export function readLocalEndpoints(values: TargetValues, env: NodeJS.ProcessEnv,
   return endpoints;
 }
 
+/** A target's three clients, without the SDK's logging middleware, and one `destroy` for all of them. */
+function targetClients(dynamoDb: DynamoDBClient, eventBridge: EventBridgeClient, sqs: SQSClient) {
+  const clients = {
+    dynamoDb: withoutSdkLogging(dynamoDb),
+    eventBridge: withoutSdkLogging(eventBridge),
+    sqs: withoutSdkLogging(sqs),
+  };
+  return {
+    ...clients,
+    destroy() {
+      clients.dynamoDb.destroy();
+      clients.eventBridge.destroy();
+      clients.sqs.destroy();
+    },
+  };
+}
+
 function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string): Target {
   const directory = dataDirectory(values, env, cwd);
   const endpoints = readLocalEndpoints(values, env, cwd);
@@ -157,11 +174,11 @@ function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string):
     credentials: LOCAL_CREDENTIALS,
     requestHandler: CLI_REQUEST_HANDLER,
   };
-  const dynamoDb = withoutSdkLogging(new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }));
-  const eventBridge = withoutSdkLogging(
+  const clients = targetClients(
+    new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
     new EventBridgeClient({ ...common, endpoint: endpoints.eventbridge }),
+    new SQSClient({ ...common, endpoint: endpoints.sqs }),
   );
-  const sqs = withoutSdkLogging(new SQSClient({ ...common, endpoint: endpoints.sqs }));
   return {
     description: `the local pipeline (${directory})`,
     kind: 'local',
@@ -172,14 +189,7 @@ function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string):
     queueArn: endpoints.queueArn,
     deadLetterQueueUrl: endpoints.deadLetterQueueUrl,
     deadLetterQueueArn: endpoints.deadLetterQueueArn,
-    dynamoDb,
-    eventBridge,
-    sqs,
-    destroy() {
-      dynamoDb.destroy();
-      eventBridge.destroy();
-      sqs.destroy();
-    },
+    ...clients,
   };
 }
 
@@ -266,9 +276,11 @@ async function stackTarget(values: TargetValues, name: string): Promise<Target> 
   if (!stack) throw new TargetError(`Stack ${name} does not exist ${where}`);
   const outputs = outputsOf(stack, name);
   const clientConfig = { ...config, region };
-  const dynamoDb = withoutSdkLogging(new DynamoDBClient(clientConfig));
-  const eventBridge = withoutSdkLogging(new EventBridgeClient(clientConfig));
-  const sqs = withoutSdkLogging(new SQSClient(clientConfig));
+  const clients = targetClients(
+    new DynamoDBClient(clientConfig),
+    new EventBridgeClient(clientConfig),
+    new SQSClient(clientConfig),
+  );
   return {
     description: `stack ${name} in ${region}`,
     kind: 'stack',
@@ -279,14 +291,7 @@ async function stackTarget(values: TargetValues, name: string): Promise<Target> 
     queueArn: outputs.QueueArn,
     deadLetterQueueUrl: outputs.DeadLetterQueueUrl,
     deadLetterQueueArn: outputs.DeadLetterQueueArn,
-    dynamoDb,
-    eventBridge,
-    sqs,
-    destroy() {
-      dynamoDb.destroy();
-      eventBridge.destroy();
-      sqs.destroy();
-    },
+    ...clients,
   };
 }
 
