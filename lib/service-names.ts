@@ -7,4 +7,5 @@ export const SERVICE_NAMES = {
   ingest: 'okepay-ingest',
   consumer: 'okepay-consumer',
   replay: 'okepay-replay',
+  sweeper: 'okepay-sweeper',
 } as const;

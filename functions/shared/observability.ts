@@ -19,4 +19,18 @@ export const METRICS = {
   eventsSkipped: 'EventsAlreadyPublished',
   putEventsFailedEntries: 'PutEventsFailedEntries',
   poisonRecords: 'PoisonRecords',
+  /** Ingest: a body with a known payment_id + event but different content, kept as a new revision. */
+  ipnRevision: 'IpnRevision',
+  /** Ingest: a body seen before whose stored copy has expired (a captured request sent again). */
+  ipnExpiredDuplicate: 'IpnExpiredDuplicate',
+  /** Consumer: an event that no retry can publish (too large, refused by EventBridge's validation). */
+  unpublishableEvents: 'UnpublishableEvents',
+  /** Sweeper gauge: stored events still unpublished past the grace period. */
+  stuckEvents: 'StuckEvents',
+  /** Sweeper: stuck events it enqueued again. */
+  stuckEventsReenqueued: 'StuckEventsReenqueued',
+  /** Sweeper gauge: revisions waiting for an operator to release or discard them. */
+  heldRevisions: 'HeldRevisions',
+  /** Sweeper gauge: signed IPNs refused by validation and not yet reprocessed. */
+  rejectedIpnsWaiting: 'RejectedIpnsWaiting',
 } as const;

@@ -9,6 +9,15 @@
  *   (`<receivedAt ISO>#<pk>#<sk>`), so a time window is one Query per day it spans.
  * - Signed bodies that failed validation are kept too, as `pk = REJECTED#<sha256>`, `sk = REJECTED`,
  *   in the day index only.
+ * - Revisions: a body with a known `payment_id` + `event` but different content is kept whole as
+ *   `sk = EVENT#<event>#REV#<content sha256>` in the same partition; the first copy keeps
+ *   `sk = EVENT#<event>` and counts the revision numbers it handed out (`revisionCount`).
+ * - Dedup markers: `sk = SEEN#<event>#<content sha256>`, a few attributes kept much longer than the body
+ *   (`dedupRetentionDays`), so a captured request sent again after the body expired is still a duplicate.
+ * - `byState` index (sparse): `stateKey` is set only while an item needs something to happen to it:
+ *   `PENDING#<0..15>` while stored and not yet published (sharded so ingest never writes one hot
+ *   partition), `HELD` for a revision waiting for an operator, `REJECTED` for a signed body that failed
+ *   validation and was not reprocessed. The sweeper, the alarms' gauges and the CLI lists read it.
  * - `expiresAt` (epoch seconds) is the TTL attribute.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
@@ -24,6 +33,29 @@ export const RECEIVED_DAY_INDEX = {
   partitionKey: 'receivedDay',
   sortKey: 'receivedKey',
 } as const;
+export const STATE_INDEX = {
+  name: 'byState',
+  partitionKey: 'stateKey',
+  sortKey: 'receivedKey',
+} as const;
+/** What the state index carries: enough to enqueue, list and count without reading the bodies. */
+export const STATE_INDEX_PROJECTED_ATTRIBUTES = [
+  'paymentId',
+  'event',
+  'orderRef',
+  'status',
+  'receivedAt',
+  'bodySha256',
+  'revision',
+  'revisionHash',
+  'httpStatus',
+  'issues',
+  'sweptAt',
+  'sweepCount',
+] as const;
+/** Partitions of the pending state: each DynamoDB partition takes about 1,000 writes/s. */
+export const PENDING_SHARDS = 16;
+
 /** Attributes the indexes carry besides the keys: enough to filter and list without the body. */
 export const INDEX_PROJECTED_ATTRIBUTES = [
   'paymentId',
@@ -39,3 +71,16 @@ export const eventKey = (event: string) => `EVENT#${event}`;
 export const orderRefKey = (orderRef: string) => `ORDER#${orderRef}`;
 export const receivedDayKey = (receivedAt: string) => `DAY#${receivedAt.slice(0, 10)}`;
 export const rejectedKey = (bodySha256: string) => `REJECTED#${bodySha256}`;
+export const REJECTED_SORT_KEY = 'REJECTED';
+export const revisionKey = (event: string, revisionHash: string) => `EVENT#${event}#REV#${revisionHash}`;
+export const seenKey = (event: string, contentSha256: string) => `SEEN#${event}#${contentSha256}`;
+
+export const HELD_STATE = 'HELD';
+export const REJECTED_STATE = 'REJECTED';
+/** The pending shard of an item: a stable hash of its keys, so the same item always lands alike. */
+export function pendingStateKey(pk: string, sk: string): string {
+  let hash = 0;
+  for (const char of `${pk}#${sk}`) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `PENDING#${hash % PENDING_SHARDS}`;
+}
+export const pendingStateKeys = () => Array.from({ length: PENDING_SHARDS }, (_, n) => `PENDING#${n}`);
