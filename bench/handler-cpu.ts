@@ -167,6 +167,7 @@ function consumer(observability: () => Observability): Workload {
           receivedAt: new Date(NOW_MS).toISOString(),
           occurredAt: '2026-05-10T12:46:52Z',
           status: 'received',
+          revision: 1,
           conflictCount: 0,
           expiresAt: NOW_MS / 1000 + 90 * 86_400,
         };
@@ -238,6 +239,7 @@ function printBreakdown(count: number): void {
     receivedAt: new Date(NOW_MS).toISOString(),
     occurredAt: '2026-05-10T12:46:52Z',
     status: 'received',
+    revision: 1,
     conflictCount: 0,
     expiresAt: 0,
   });

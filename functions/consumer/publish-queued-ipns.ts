@@ -7,13 +7,24 @@
  * then one conditional UpdateItem per published event.
  */
 import type { EventBus } from '../shared/bus/event-bus.ts';
-import { publishEntries } from '../shared/bus/publish-entries.ts';
+import { PERMANENT_ERROR_CODES, publishEntries } from '../shared/bus/publish-entries.ts';
 import { type CanonicalEvent, toCanonicalEvent } from '../shared/canonical/normalise.ts';
 import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import { parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import { StoredEventNotFoundError } from '../shared/store/errors.ts';
-import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
-import { PoisonMessageError, PublishFailedError } from './errors.ts';
+import {
+  type EventKey,
+  type EventStore,
+  eventKeyId,
+  keyOf,
+  type StoredEvent,
+} from '../shared/store/event-store.ts';
+import {
+  PoisonMessageError,
+  PublishFailedError,
+  UnpublishableEventError,
+  UnreadableStoredEventError,
+} from './errors.ts';
 
 export interface QueueRecord {
   messageId: string;
@@ -23,10 +34,12 @@ export interface QueueRecord {
 export type RecordOutcome =
   | { status: 'published'; eventId: string }
   | { status: 'already-published' }
+  /** A revision that is held for an operator or was discarded: never published from the queue. */
+  | { status: 'not-publishable-now'; reason: string }
   | { status: 'failed'; error: Error };
 
 export interface PublishQueuedIpnsDeps {
-  store: Pick<EventStore, 'getMany' | 'markPublished'>;
+  store: Pick<EventStore, 'readMany' | 'markPublished'>;
   bus: EventBus;
   eventSource: string;
   now: () => number;
@@ -67,16 +80,29 @@ export async function publishQueuedIpns(
     }
   }
 
-  // Strongly consistent read: a message enqueued right after the put must see the item.
-  const stored = await deps.store.getMany([...keyByMessage.values()]);
+  // Strongly consistent read: a message enqueued right after the put must see the item. An item that
+  // exists but cannot be read fails its own records only; the rest of the batch publishes.
+  const { events: stored, unreadable } = await deps.store.readMany([...keyByMessage.values()]);
   const storedById = new Map(stored.map((event) => [eventKeyId(event), event]));
+  const unreadableById = new Map(unreadable.map((item) => [eventKeyId(item.key), item.error]));
   const outcomeById = new Map<string, RecordOutcome>();
 
   const toPublish: { event: StoredEvent; canonical: CanonicalEvent }[] = [];
   for (const key of new Map([...keyByMessage.values()].map((key) => [eventKeyId(key), key])).values()) {
     const id = eventKeyId(key);
     const event = storedById.get(id);
-    if (!event) {
+    const readError = unreadableById.get(id);
+    if (readError) {
+      metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
+      log.error('Stored event cannot be read: it will reach the DLQ after maxReceiveCount receives', {
+        ...key,
+        reason: readError.message,
+      });
+      outcomeById.set(id, {
+        status: 'failed',
+        error: new UnreadableStoredEventError(id, { cause: readError }),
+      });
+    } else if (!event) {
       metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
       log.error('Queued IPN has no stored event: it will reach the DLQ after maxReceiveCount receives', {
         ...key,
@@ -87,16 +113,24 @@ export async function publishQueuedIpns(
       metrics.addMetric(METRICS.eventsSkipped, 'Count', 1);
       log.info('Skipped an event that was already published', { ...key });
       outcomeById.set(id, { status: 'already-published' });
+    } else if (event.status === 'held' || event.status === 'discarded') {
+      // Only `okepay revisions release` publishes a held revision: it sets `received` and enqueues.
+      log.warn('Skipped a revision that is not released for publishing', { ...key, status: event.status });
+      outcomeById.set(id, { status: 'not-publishable-now', reason: event.status });
     } else {
       try {
         toPublish.push({ event, canonical: toCanonicalEvent(event, { source: deps.eventSource }) });
       } catch (error) {
         metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
-        log.error('Stored event cannot be normalised: it will reach the DLQ after maxReceiveCount receives', {
+        metrics.addMetric(METRICS.unpublishableEvents, 'Count', 1);
+        log.error('Stored event cannot be normalised: no retry can publish it; it will reach the DLQ', {
           ...key,
           error,
         });
-        outcomeById.set(id, { status: 'failed', error: error as Error });
+        outcomeById.set(id, {
+          status: 'failed',
+          error: new UnpublishableEventError(id, (error as Error).message, { cause: error }),
+        });
       }
     }
   }
@@ -111,11 +145,22 @@ export async function publishQueuedIpns(
       const id = eventKeyId(event);
       const result = results[index];
       if (!result?.ok) {
-        const error = new PublishFailedError(result?.errorCode ?? 'Unknown', result?.errorMessage ?? '');
-        log.warn('Event not published; the message will be retried', {
-          ...keyOf(event),
-          errorCode: error.errorCode,
-        });
+        const errorCode = result?.errorCode ?? 'Unknown';
+        const error = new PublishFailedError(errorCode, result?.errorMessage ?? '');
+        if (PERMANENT_ERROR_CODES.has(errorCode)) {
+          // The same entry gets the same answer on every retry: count it apart, so it is alarmed as
+          // unpublishable rather than mistaken for a passing EventBridge outage.
+          metrics.addMetric(METRICS.unpublishableEvents, 'Count', 1);
+          log.error(
+            'EventBridge refused the event for good: no retry can publish it; it will reach the DLQ',
+            {
+              ...keyOf(event),
+              errorCode,
+            },
+          );
+        } else {
+          log.warn('Event not published; the message will be retried', { ...keyOf(event), errorCode });
+        }
         outcomeById.set(id, { status: 'failed', error });
         return;
       }
@@ -152,8 +197,6 @@ export async function publishQueuedIpns(
   }
   return outcomes;
 }
-
-const keyOf = (event: StoredEvent): EventKey => ({ paymentId: event.paymentId, event: event.event });
 
 const MARK_ATTEMPTS = 5;
 

@@ -12,8 +12,10 @@ export type ConsumerDeps = Omit<PublishQueuedIpnsDeps, 'deadline'>;
  * The consumer handler's logic over given collaborators: publishes the batch, then reports the
  * records that were not published in `batchItemFailures`.
  *
- * Powertools' BatchProcessor builds the partial batch response (and throws when every record failed,
- * so the invocation counts as an error), but its record handler sees one record at a time. Publishing
+ * Powertools' BatchProcessor builds the partial batch response, but its record handler sees one record
+ * at a time. It is told not to throw when every record failed: a batch of poison messages is each
+ * record's own failure (counted as PoisonRecords), not a consumer crash, and must not trip the alarm on
+ * the function's errors; the response lists every record, so they are all retried alike. Publishing
  * one record per PutEvents call would make 10 times the calls, so the batch is published as a whole
  * first and the record handler only reports each record's outcome.
  */
@@ -31,6 +33,9 @@ export function createConsumerSqsHandler(deps: ConsumerDeps) {
         throw outcome?.error ?? new Error('Record was not processed');
       return outcome.status;
     };
-    return processPartialResponse(event, reportOutcome, processor, { context });
+    return processPartialResponse(event, reportOutcome, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
   };
 }

@@ -6,18 +6,29 @@
  * The order matters for "nothing answered 2xx is ever lost":
  *   1. verify the signature (401; nothing is written),
  *   2. validate (400/415; the signed body is kept as rejected, nothing enqueued),
- *   3. conditional put (the dedup), then 4. enqueue, and only then 5. answer 200.
- * A failure at 3 or 4 throws, the handler answers 5xx and okePay retries. On the retry the put finds
+ *   3. remember the content in its dedup marker, 4. conditional put (the dedup), then 5. enqueue, and
+ *      only then 6. answer 200.
+ * A failure at 3, 4 or 5 throws, the handler answers 5xx and okePay retries. On the retry the put finds
  * the item still unpublished and enqueues it again; the consumer skips copies that were published.
+ *
+ * Same `payment_id` + `event`, different content (a second partial refund with another amount): the
+ * body is kept whole as its own revision, never dropped. See {@link storeVerifiedIpn}.
  */
 import { createHash } from 'node:crypto';
+import { contentSha256 } from '../shared/ipn/content-hash.ts';
 import { InvalidPayloadError, SignatureVerificationError } from '../shared/ipn/errors.ts';
-import { parseIpnBody } from '../shared/ipn/payload.ts';
+import { type IpnPayload, parseIpnBody } from '../shared/ipn/payload.ts';
 import { SIGNATURE_HEADER, type SignatureScheme, verifySignature } from '../shared/ipn/signature.ts';
 import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import type { IpnQueue, QueuedIpn } from '../shared/queue/ipn-queue.ts';
 import type { WebhookSecrets } from '../shared/secrets/webhook-secrets.ts';
-import type { EventStore, StoredEvent } from '../shared/store/event-store.ts';
+import {
+  type EventKey,
+  type EventStore,
+  eventKeyId,
+  keyOf,
+  type StoredEvent,
+} from '../shared/store/event-store.ts';
 import { UnsupportedMediaTypeError } from './errors.ts';
 
 export interface IpnRequest {
@@ -26,29 +37,64 @@ export interface IpnRequest {
   rawBody: Buffer;
 }
 
-export interface ReceiveIpnSettings {
-  signatureScheme: SignatureScheme;
-  toleranceSeconds: number;
+/**
+ * What happens to a body with a known `payment_id` + `event` and different content: `hold` keeps it
+ * for an operator to release or discard (`okepay revisions`); `publish` publishes it at once as its
+ * own canonical event (`detail.revision` ≥ 2, its own `eventId`).
+ */
+export const REVISION_POLICIES = ['hold', 'publish'] as const;
+export type RevisionPolicy = (typeof REVISION_POLICIES)[number];
+
+export interface StoreSettings {
   retentionDays: number;
+  /** Days a content's dedup marker is kept; at least `retentionDays`. Default 1095. */
+  dedupRetentionDays?: number;
+  /** Default `hold`. */
+  revisionPolicy?: RevisionPolicy;
 }
 
-export interface ReceiveIpnDeps {
-  store: Pick<EventStore, 'putIfAbsent' | 'recordConflict' | 'recordRejected'>;
+export interface ReceiveIpnSettings extends StoreSettings {
+  signatureScheme: SignatureScheme;
+  toleranceSeconds: number;
+}
+
+export type IngestStore = Pick<
+  EventStore,
+  'putIfAbsent' | 'get' | 'claimRevisionNumber' | 'rememberSeen' | 'recordRejected'
+>;
+
+export interface StoreIpnDeps {
+  store: Omit<IngestStore, 'recordRejected'>;
   queue: IpnQueue;
-  secrets: WebhookSecrets;
   /** Milliseconds since the epoch. */
   now: () => number;
   log: Log;
   metrics: MetricSink;
+  settings: StoreSettings;
+}
+
+export interface ReceiveIpnDeps extends StoreIpnDeps {
+  store: IngestStore;
+  secrets: WebhookSecrets;
   settings: ReceiveIpnSettings;
 }
 
 export type IpnOutcome =
   | { status: 'accepted' }
   | { status: 'duplicate' }
-  | { status: 'duplicate'; conflict: true; message: string };
+  | { status: 'duplicate'; expired: true; message: string }
+  | {
+      status: 'revision';
+      revision: number;
+      /** What happens next: held for an operator, or on its way to the bus. */
+      held: boolean;
+      /** True when this revision had been received before (a redelivery of it). */
+      duplicate: boolean;
+      message: string;
+    };
 
 const DAY_SECONDS = 86_400;
+export const DEFAULT_DEDUP_RETENTION_DAYS = 1_095;
 
 const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -60,7 +106,7 @@ function assertJsonContentType(contentType: string | undefined): void {
 }
 
 export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Promise<IpnOutcome> {
-  const { store, queue, log, metrics, settings } = deps;
+  const { store, log, metrics, settings } = deps;
   const nowMs = deps.now();
 
   let signatureTimestamp: number;
@@ -81,10 +127,9 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
   }
 
   const receivedAt = new Date(nowMs).toISOString();
-  const expiresAt = Math.floor(nowMs / 1000) + settings.retentionDays * DAY_SECONDS;
   const bodySha256 = sha256Hex(request.rawBody);
 
-  let payload: ReturnType<typeof parseIpnBody>;
+  let payload: IpnPayload;
   try {
     assertJsonContentType(request.headers['content-type']);
     payload = parseIpnBody(request.rawBody);
@@ -93,7 +138,8 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
       const httpStatus = error instanceof UnsupportedMediaTypeError ? 415 : 400;
       const issues =
         error instanceof InvalidPayloadError ? error.issues : [{ path: '', message: error.message }];
-      // Kept before answering: okePay will not resend a 4xx, so this record is the only copy.
+      // Kept before answering: okePay will not resend a 4xx, so this record is the only copy. It can be
+      // reprocessed after a fix (`okepay rejected reprocess`).
       await store.recordRejected({
         body: request.rawBody,
         bodySha256,
@@ -101,10 +147,10 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
         receivedAt,
         httpStatus,
         issues,
-        expiresAt,
+        expiresAt: expiresAtFor(nowMs, settings.retentionDays),
       });
       metrics.addMetric(METRICS.ipnRejected, 'Count', 1);
-      log.warn('Rejected a signed IPN that is not valid', {
+      log.warn('Rejected a signed IPN that is not valid; it is kept and can be reprocessed', {
         bodySha256,
         httpStatus,
         issuePaths: issues.map((issue) => issue.path),
@@ -113,68 +159,161 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
     throw error;
   }
 
+  return storeVerifiedIpn(
+    { payload, rawBody: request.rawBody, bodySha256, signatureTimestamp, receivedAt },
+    deps,
+  );
+}
+
+const expiresAtFor = (fromMs: number, days: number) => Math.floor(fromMs / 1000) + days * DAY_SECONDS;
+
+/** A body whose signature was verified and whose payload is valid. */
+export interface VerifiedIpn {
+  payload: IpnPayload;
+  rawBody: Buffer;
+  bodySha256: string;
+  signatureTimestamp: number;
+  /** When the signature was verified and the body received (ISO 8601 UTC). */
+  receivedAt: string;
+  /** Set when the body comes from a rejected record being reprocessed: `REJECTED#<sha256>`. */
+  reprocessedFrom?: string;
+}
+
+/**
+ * Steps 3 to 5 of the ingest, shared with the reprocessing of rejected IPNs: dedup marker, conditional
+ * put, enqueue. A body with a known key:
+ * - the same content (same JSON after parsing) is a redelivery: a duplicate, enqueued again if the
+ *   stored copy was not published yet;
+ * - other content is a revision: stored whole under its own key, numbered, counted and logged, then
+ *   held or enqueued as `settings.revisionPolicy` says.
+ */
+export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Promise<IpnOutcome> {
+  const { store, log, metrics, settings } = deps;
+  const { payload } = ipn;
+  const nowMs = deps.now();
+  // The body expires `retentionDays` after it was received, whether now or at its first delivery.
+  const expiresAt = expiresAtFor(Date.parse(ipn.receivedAt), settings.retentionDays);
+  const contentHash = contentSha256(ipn.rawBody);
+  const firstKey: EventKey = { paymentId: payload.payment_id, event: payload.event };
+  const context = { ...firstKey, bodySha256: ipn.bodySha256 };
+
+  const seen = await store.rememberSeen(
+    {
+      ...firstKey,
+      contentSha256: contentHash,
+      bodyExpiresAt: expiresAt,
+      expiresAt: expiresAtFor(
+        nowMs,
+        Math.max(settings.dedupRetentionDays ?? DEFAULT_DEDUP_RETENTION_DAYS, settings.retentionDays),
+      ),
+    },
+    Math.floor(nowMs / 1000),
+  );
+  if (seen === 'expired') {
+    // Under the `body` signature scheme the timestamp is not signed: a captured request can be sent
+    // again with a fresh `t`. Its stored copy expired long ago and was published then.
+    metrics.addMetric(METRICS.ipnExpiredDuplicate, 'Count', 1);
+    log.warn('IPN content seen before whose stored copy has expired: answered as a duplicate', context);
+    return {
+      status: 'duplicate',
+      expired: true,
+      message: 'This IPN was received before and its stored copy has expired; it is not processed again',
+    };
+  }
+
   const stored: StoredEvent = {
-    paymentId: payload.payment_id,
-    event: payload.event,
+    ...firstKey,
     orderRef: payload.order_ref,
-    body: request.rawBody,
-    bodySha256,
-    signatureTimestamp,
-    receivedAt,
+    body: ipn.rawBody,
+    bodySha256: ipn.bodySha256,
+    signatureTimestamp: ipn.signatureTimestamp,
+    receivedAt: ipn.receivedAt,
     occurredAt: payload.occurred_at,
     status: 'received',
+    revision: 1,
     conflictCount: 0,
+    ...(ipn.reprocessedFrom ? { reprocessedFrom: ipn.reprocessedFrom } : {}),
     expiresAt,
   };
-  const context = { paymentId: stored.paymentId, event: stored.event };
 
   const put = await store.putIfAbsent(stored);
   if (put.created) {
-    await queue.enqueue(queueMessage(stored));
+    await deps.queue.enqueue(queueMessage(stored));
     metrics.addMetric(METRICS.ipnAccepted, 'Count', 1);
     log.info('Accepted IPN', context);
     return { status: 'accepted' };
   }
 
   const existing = put.existing;
-  let conflict = false;
-  if (existing.bodySha256 !== bodySha256) {
-    conflict = true;
-    await store.recordConflict(existing, bodySha256, receivedAt);
-    metrics.addMetric(METRICS.ipnConflict, 'Count', 1);
-    log.warn('IPN with a known payment_id and event but a different body; the first copy is kept', {
-      ...context,
-      storedBodySha256: existing.bodySha256,
-      bodySha256,
-    });
-  }
-
-  if (existing.status !== 'published') {
-    // An earlier delivery was stored but may never have reached the queue (the send failed and
-    // okePay retried). Enqueue the stored copy again; the consumer drops it if it was published.
-    await queue.enqueue(queueMessage(existing));
-    log.info('Re-enqueued an IPN that was stored but not yet published', context);
-    if (!conflict) {
+  if (existing.bodySha256 === ipn.bodySha256 || contentSha256(existing.body) === contentHash) {
+    if (existing.status === 'received') {
+      // An earlier delivery was stored but may never have reached the queue (the send failed and
+      // okePay retried). Enqueue the stored copy again; the consumer drops it if it was published.
+      await deps.queue.enqueue(queueMessage(existing));
+      log.info('Re-enqueued an IPN that was stored but not yet published', context);
       metrics.addMetric(METRICS.ipnAccepted, 'Count', 1);
       return { status: 'accepted' };
     }
+    metrics.addMetric(METRICS.ipnDuplicate, 'Count', 1);
+    return { status: 'duplicate' };
   }
-  metrics.addMetric(METRICS.ipnDuplicate, 'Count', 1);
-  return conflict
-    ? {
-        status: 'duplicate',
-        conflict: true,
-        message:
-          'An IPN with this payment_id and event was already received with a different body; the first one is kept',
-      }
-    : { status: 'duplicate' };
+
+  return storeRevision(stored, contentHash, deps);
 }
 
-function queueMessage(event: StoredEvent): QueuedIpn {
+async function storeRevision(first: StoredEvent, contentHash: string, deps: StoreIpnDeps) {
+  const { store, log, metrics } = deps;
+  const policy = deps.settings.revisionPolicy ?? 'hold';
+  const key: EventKey = { paymentId: first.paymentId, event: first.event, revisionHash: contentHash };
+  const context = { ...key, bodySha256: first.bodySha256 };
+
+  // A redelivery of a known revision is looked up first, so it never takes a revision number.
+  let revision = await store.get(key);
+  let created = false;
+  if (!revision) {
+    const number = await store.claimRevisionNumber(key, new Date(deps.now()).toISOString());
+    const candidate: StoredEvent = {
+      ...first,
+      revisionHash: contentHash,
+      revision: number,
+      status: policy === 'publish' ? 'received' : 'held',
+    };
+    const put = await store.putIfAbsent(candidate);
+    // Two deliveries of the same new revision at once: one stores it, the other finds it (and its
+    // claimed number stays unused).
+    revision = put.created ? candidate : put.existing;
+    created = put.created;
+  }
+
+  if (revision.status === 'received') await deps.queue.enqueue(queueMessage(revision));
+  if (created) {
+    metrics.addMetric(METRICS.ipnRevision, 'Count', 1);
+    log.warn('IPN with a known payment_id and event but different content: kept as a new revision', {
+      ...context,
+      revision: revision.revision,
+      held: revision.status === 'held',
+    });
+  } else {
+    metrics.addMetric(METRICS.ipnDuplicate, 'Count', 1);
+  }
+  const held = revision.status === 'held';
+  return {
+    status: 'revision' as const,
+    revision: revision.revision,
+    held,
+    duplicate: !created,
+    message:
+      `Kept as revision ${revision.revision} of ${eventKeyId({ paymentId: first.paymentId, event: first.event })}: ` +
+      `its content differs from the first copy received. ${
+        held ? 'It is held until an operator releases or discards it.' : 'It is published as its own event.'
+      } Do not resend it.`,
+  };
+}
+
+export function queueMessage(event: StoredEvent): QueuedIpn {
   return {
     v: 1,
-    paymentId: event.paymentId,
-    event: event.event,
+    ...keyOf(event),
     bodySha256: event.bodySha256,
     receivedAt: event.receivedAt,
   };

@@ -8,6 +8,8 @@ import {
   INDEX_PROJECTED_ATTRIBUTES,
   ORDER_REF_INDEX,
   RECEIVED_DAY_INDEX,
+  STATE_INDEX,
+  STATE_INDEX_PROJECTED_ATTRIBUTES,
   TABLE_KEYS,
 } from '../shared/store/table-design.ts';
 
@@ -27,6 +29,7 @@ export async function createEventsTable(client: DynamoDBClient, tableName: strin
           { AttributeName: ORDER_REF_INDEX.partitionKey, AttributeType: 'S' },
           { AttributeName: RECEIVED_DAY_INDEX.partitionKey, AttributeType: 'S' },
           { AttributeName: RECEIVED_DAY_INDEX.sortKey, AttributeType: 'S' },
+          { AttributeName: STATE_INDEX.partitionKey, AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
@@ -48,6 +51,17 @@ export async function createEventsTable(client: DynamoDBClient, tableName: strin
               { AttributeName: RECEIVED_DAY_INDEX.sortKey, KeyType: 'RANGE' },
             ],
             Projection: projection,
+          },
+          {
+            IndexName: STATE_INDEX.name,
+            KeySchema: [
+              { AttributeName: STATE_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: STATE_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: {
+              ProjectionType: 'INCLUDE' as const,
+              NonKeyAttributes: [...STATE_INDEX_PROJECTED_ATTRIBUTES],
+            },
           },
         ],
       }),

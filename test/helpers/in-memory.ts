@@ -11,22 +11,37 @@ import {
 } from '../../functions/shared/bus/event-bus.ts';
 import type { IpnQueue, QueuedIpn } from '../../functions/shared/queue/ipn-queue.ts';
 import { StoredEventNotFoundError } from '../../functions/shared/store/errors.ts';
+import type {
+  AttentionState,
+  EventStateStore,
+  ListStateOptions,
+  StateEntry,
+} from '../../functions/shared/store/event-states.ts';
 import {
+  type DedupMarker,
   type EventKey,
   type EventStore,
   eventKeyId,
+  keyOf,
   type PutIfAbsentResult,
   type RejectedIpn,
+  type SeenResult,
   type StoredEvent,
+  type StoredEventStatus,
+  type StoredRejectedIpn,
+  type UnreadableItem,
 } from '../../functions/shared/store/event-store.ts';
 
 // structuredClone turns a Buffer into a plain Uint8Array; copy the body as a Buffer.
 const clone = (event: StoredEvent): StoredEvent => ({ ...event, body: Buffer.from(event.body) });
 
-export class InMemoryEventStore implements EventStore {
+export class InMemoryEventStore implements EventStore, EventStateStore {
   readonly items = new Map<string, StoredEvent>();
-  readonly rejected = new Map<string, RejectedIpn>();
-  readonly conflicts: { key: string; bodySha256: string }[] = [];
+  readonly rejected = new Map<string, StoredRejectedIpn>();
+  readonly markers = new Map<string, DedupMarker>();
+  readonly sweeps = new Map<string, { sweptAt: string; sweepCount: number }>();
+  /** Keys whose items exist but cannot be read (as an altered DynamoDB item would be). */
+  readonly unreadable = new Set<string>();
 
   async putIfAbsent(event: StoredEvent): Promise<PutIfAbsentResult> {
     const existing = this.items.get(eventKeyId(event));
@@ -35,21 +50,53 @@ export class InMemoryEventStore implements EventStore {
     return { created: true };
   }
 
-  async recordConflict(key: EventKey, bodySha256: string): Promise<void> {
+  async get(key: EventKey): Promise<StoredEvent | undefined> {
     const item = this.items.get(eventKeyId(key));
-    if (item) item.conflictCount += 1;
-    this.conflicts.push({ key: eventKeyId(key), bodySha256 });
+    return item ? clone(item) : undefined;
+  }
+
+  async claimRevisionNumber(key: EventKey): Promise<number> {
+    const first = this.items.get(eventKeyId({ paymentId: key.paymentId, event: key.event }));
+    if (!first) throw new StoredEventNotFoundError(eventKeyId(key));
+    first.conflictCount += 1;
+    return first.conflictCount + 1;
+  }
+
+  async rememberSeen(marker: DedupMarker, nowSeconds: number): Promise<SeenResult> {
+    const id = `${eventKeyId(marker)}@${marker.contentSha256}`;
+    const existing = this.markers.get(id);
+    if (!existing) {
+      this.markers.set(id, { ...marker });
+      return 'new';
+    }
+    return existing.bodyExpiresAt > nowSeconds ? 'stored' : 'expired';
   }
 
   async recordRejected(rejected: RejectedIpn): Promise<void> {
-    if (!this.rejected.has(rejected.bodySha256)) this.rejected.set(rejected.bodySha256, rejected);
+    if (!this.rejected.has(rejected.bodySha256)) {
+      this.rejected.set(rejected.bodySha256, { ...rejected, status: 'rejected' });
+    }
   }
 
   async getMany(keys: readonly EventKey[]): Promise<StoredEvent[]> {
-    return keys.flatMap((key) => {
+    return (await this.readMany(keys)).events;
+  }
+
+  async readMany(
+    keys: readonly EventKey[],
+  ): Promise<{ events: StoredEvent[]; unreadable: UnreadableItem[] }> {
+    const events: StoredEvent[] = [];
+    const unreadable: UnreadableItem[] = [];
+    for (const key of new Map(keys.map((key) => [eventKeyId(key), key])).values()) {
       const item = this.items.get(eventKeyId(key));
-      return item ? [clone(item)] : [];
-    });
+      if (this.unreadable.has(eventKeyId(key))) {
+        unreadable.push({
+          key: keyOf(key),
+          error: new TypeError('stored item has no string attribute orderRef'),
+        });
+      } else if (item) events.push(clone(item));
+    }
+    return { events, unreadable };
   }
 
   async markPublished(key: EventKey, at: string): Promise<boolean> {
@@ -59,6 +106,83 @@ export class InMemoryEventStore implements EventStore {
     item.status = 'published';
     item.publishedAt = at;
     return true;
+  }
+
+  async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {
+    const entries: StateEntry[] =
+      state === 'rejected'
+        ? [...this.rejected.values()]
+            .filter((item) => item.status === 'rejected')
+            .map((item) => ({
+              state,
+              bodySha256: item.bodySha256,
+              status: item.status,
+              receivedAt: item.receivedAt,
+              httpStatus: item.httpStatus,
+              issues: item.issues,
+              sweepCount: 0,
+            }))
+        : [...this.items.values()]
+            .filter((item) => item.status === (state === 'pending' ? 'received' : 'held'))
+            .map((item) => {
+              const sweep = this.sweeps.get(eventKeyId(item));
+              return {
+                state,
+                key: keyOf(item),
+                bodySha256: item.bodySha256,
+                orderRef: item.orderRef,
+                status: item.status,
+                revision: item.revision,
+                receivedAt: item.receivedAt,
+                ...(sweep ? { sweptAt: sweep.sweptAt } : {}),
+                sweepCount: sweep?.sweepCount ?? 0,
+              };
+            });
+    const selected = entries
+      .filter((entry) => options.receivedBefore === undefined || entry.receivedAt < options.receivedBefore)
+      .sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0));
+    if (options.newestFirst) selected.reverse();
+    return options.limit === undefined ? selected : selected.slice(0, options.limit);
+  }
+
+  async countState(state: AttentionState): Promise<number> {
+    return (await this.listState(state)).length;
+  }
+
+  async transition(
+    key: EventKey,
+    from: StoredEventStatus,
+    to: Exclude<StoredEventStatus, 'published'>,
+  ): Promise<boolean> {
+    const item = this.items.get(eventKeyId(key));
+    if (!item || item.status !== from) return false;
+    item.status = to;
+    return true;
+  }
+
+  async recordSweep(key: EventKey, at: string): Promise<boolean> {
+    const item = this.items.get(eventKeyId(key));
+    if (!item || item.status !== 'received') return false;
+    const previous = this.sweeps.get(eventKeyId(key));
+    this.sweeps.set(eventKeyId(key), { sweptAt: at, sweepCount: (previous?.sweepCount ?? 0) + 1 });
+    return true;
+  }
+
+  async getRejected(bodySha256: string): Promise<StoredRejectedIpn | undefined> {
+    const item = this.rejected.get(bodySha256);
+    return item ? { ...item, body: Buffer.from(item.body) } : undefined;
+  }
+
+  async markReprocessed(bodySha256: string, as: EventKey, at: string): Promise<boolean> {
+    const item = this.rejected.get(bodySha256);
+    if (!item || item.status !== 'rejected') return false;
+    Object.assign(item, { status: 'reprocessed', reprocessedAt: at, reprocessedAs: keyOf(as) });
+    return true;
+  }
+
+  async updateRejectedIssues(bodySha256: string, issues: { path: string; message: string }[]): Promise<void> {
+    const item = this.rejected.get(bodySha256);
+    if (item) item.issues = issues;
   }
 }
 

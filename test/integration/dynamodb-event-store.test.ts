@@ -1,4 +1,4 @@
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
 import { StoredEventNotFoundError, StoreUnavailableError } from '../../functions/shared/store/errors.ts';
@@ -28,6 +28,7 @@ function storedEvent(overrides: Partial<StoredEvent> = {}): StoredEvent {
     receivedAt: '2026-05-10T12:47:00.000Z',
     occurredAt: '2026-05-10T12:46:52Z',
     status: 'received',
+    revision: 1,
     conflictCount: 0,
     expiresAt: 1_786_193_220,
     ...overrides,
@@ -62,13 +63,144 @@ describe('DynamoDbEventStore', () => {
     expect(read?.body.equals(body)).toBe(true);
   });
 
-  it('counts conflicts without changing the stored copy', async () => {
+  it('hands out revision numbers from the first copy, one per claim, without changing its body', async () => {
     const event = storedEvent();
     await store.putIfAbsent(event);
-    await store.recordConflict(event, 'c'.repeat(64), '2026-05-10T12:48:00.000Z');
-    await store.recordConflict(event, 'd'.repeat(64), '2026-05-10T12:49:00.000Z');
-    const [read] = await store.getMany([event]);
-    expect(read).toEqual({ ...event, conflictCount: 2 });
+    const claims = await Promise.all(
+      Array.from({ length: 5 }, () => store.claimRevisionNumber(event, '2026-05-10T12:48:00.000Z')),
+    );
+    expect(claims.sort()).toEqual([2, 3, 4, 5, 6]);
+    const read = await store.get(event);
+    expect(read).toEqual({ ...event, conflictCount: 5 });
+  });
+
+  it('refuses a revision number when there is no first copy', async () => {
+    await expect(
+      store.claimRevisionNumber({ paymentId: 'pay_none', event: 'payment.refunded' }, 'x'),
+    ).rejects.toThrow(StoredEventNotFoundError);
+  });
+
+  it('stores a revision beside its first copy and reads both by key', async () => {
+    const first = storedEvent({ event: 'payment.refunded' });
+    const revision = storedEvent({
+      paymentId: first.paymentId,
+      event: 'payment.refunded',
+      revisionHash: 'f'.repeat(64),
+      revision: 2,
+      status: 'held',
+    });
+    await store.putIfAbsent(first);
+    await expect(store.putIfAbsent(revision)).resolves.toEqual({ created: true });
+    await expect(store.putIfAbsent(revision)).resolves.toMatchObject({ created: false });
+    const read = await store.getMany([first, revision]);
+    expect(read.map((item) => [item.revision, item.status, item.revisionHash])).toEqual(
+      expect.arrayContaining([
+        [1, 'received', undefined],
+        [2, 'held', 'f'.repeat(64)],
+      ]),
+    );
+  });
+
+  it('remembers a content as seen, and says expired once its body has expired', async () => {
+    const marker = {
+      paymentId: 'pay_seen',
+      event: 'payment.succeeded',
+      contentSha256: '1'.repeat(64),
+      bodyExpiresAt: 1_000,
+      expiresAt: 9_000,
+    };
+    await expect(store.rememberSeen(marker, 500)).resolves.toBe('new');
+    // A later delivery does not push the body's expiry out.
+    await expect(store.rememberSeen({ ...marker, bodyExpiresAt: 5_000 }, 900)).resolves.toBe('stored');
+    await expect(store.rememberSeen({ ...marker, bodyExpiresAt: 5_000 }, 1_000)).resolves.toBe('expired');
+    await expect(store.rememberSeen({ ...marker, contentSha256: '2'.repeat(64) }, 1_000)).resolves.toBe(
+      'new',
+    );
+  });
+
+  it('returns an item that cannot be read apart, and reads the others', async () => {
+    const healthy = storedEvent();
+    const broken = storedEvent();
+    await store.putIfAbsent(healthy);
+    await store.putIfAbsent(broken);
+    await aws.dynamoDb.send(
+      new UpdateItemCommand({
+        TableName: aws.tableName,
+        Key: { pk: { S: `PAYMENT#${broken.paymentId}` }, sk: { S: 'EVENT#payment.succeeded' } },
+        UpdateExpression: 'REMOVE orderRef',
+      }),
+    );
+    const { events, unreadable } = await store.readMany([healthy, broken]);
+    expect(events.map((event) => event.paymentId)).toEqual([healthy.paymentId]);
+    expect(unreadable).toEqual([
+      { key: { paymentId: broken.paymentId, event: 'payment.succeeded' }, error: expect.any(TypeError) },
+    ]);
+  });
+
+  it('keeps pending, held and rejected items in the state index until they leave that state', async () => {
+    const receivedAt = '2031-01-01T00:00:00.000Z';
+    const pending = storedEvent({ receivedAt });
+    const held = storedEvent({ receivedAt, revisionHash: 'e'.repeat(64), revision: 2, status: 'held' });
+    await store.putIfAbsent(pending);
+    await store.putIfAbsent(held);
+    const mine = (entries: { key?: { paymentId: string } }[]) =>
+      entries.filter((entry) => [pending.paymentId, held.paymentId].includes(entry.key?.paymentId ?? ''));
+
+    expect(mine(await store.listState('pending'))).toMatchObject([{ key: { paymentId: pending.paymentId } }]);
+    expect(mine(await store.listState('held'))).toMatchObject([
+      { key: { paymentId: held.paymentId, revisionHash: 'e'.repeat(64) }, revision: 2, status: 'held' },
+    ]);
+    expect(mine(await store.listState('pending', { receivedBefore: '2031-01-01T00:00:00.000Z' }))).toEqual(
+      [],
+    );
+
+    await expect(store.recordSweep(pending, '2031-01-01T00:20:00.000Z')).resolves.toBe(true);
+    expect(mine(await store.listState('pending'))).toMatchObject([
+      { sweepCount: 1, sweptAt: '2031-01-01T00:20:00.000Z' },
+    ]);
+    await store.markPublished(pending, '2031-01-01T00:21:00.000Z');
+    await expect(store.recordSweep(pending, '2031-01-01T00:25:00.000Z')).resolves.toBe(false);
+    expect(mine(await store.listState('pending'))).toEqual([]);
+
+    // Release: held → received, so it becomes pending; a second release finds nothing to do.
+    await expect(store.transition(held, 'held', 'received', '2031-01-02T00:00:00.000Z')).resolves.toBe(true);
+    await expect(store.transition(held, 'held', 'received', '2031-01-02T00:00:00.000Z')).resolves.toBe(false);
+    expect(mine(await store.listState('held'))).toEqual([]);
+    expect(mine(await store.listState('pending'))).toMatchObject([{ key: { paymentId: held.paymentId } }]);
+    expect(await store.countState('pending')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reprocesses a rejected body once and takes it out of the rejected state', async () => {
+    const rejected = {
+      body: Buffer.from('{"amount":"5400.00","currency":"JPY"}'),
+      bodySha256: '7'.repeat(64),
+      signatureTimestamp: 1,
+      receivedAt: '2026-05-10T12:47:00.000Z',
+      httpStatus: 400,
+      issues: [{ path: 'amount', message: 'JPY allows at most 0 decimal digits' }],
+      expiresAt: 2,
+    };
+    await store.recordRejected(rejected);
+    const listed = await store.listState('rejected');
+    expect(listed.find((entry) => entry.bodySha256 === rejected.bodySha256)).toMatchObject({
+      httpStatus: 400,
+      issues: rejected.issues,
+    });
+    await store.updateRejectedIssues(rejected.bodySha256, [{ path: 'x', message: 'still bad' }], 'now');
+    expect((await store.getRejected(rejected.bodySha256))?.issues).toEqual([
+      { path: 'x', message: 'still bad' },
+    ]);
+    const as = { paymentId: 'pay_jpy', event: 'payment.succeeded' };
+    await expect(store.markReprocessed(rejected.bodySha256, as, 'later')).resolves.toBe(true);
+    await expect(store.markReprocessed(rejected.bodySha256, as, 'later')).resolves.toBe(false);
+    expect(await store.getRejected(rejected.bodySha256)).toMatchObject({
+      status: 'reprocessed',
+      reprocessedAs: as,
+      body: rejected.body,
+    });
+    expect((await store.listState('rejected')).map((entry) => entry.bodySha256)).not.toContain(
+      rejected.bodySha256,
+    );
   });
 
   it('records a rejected body once, keeping the first record', async () => {

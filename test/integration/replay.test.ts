@@ -119,6 +119,7 @@ async function writeHistoric(): Promise<void> {
       occurredAt: receivedAt,
       status: 'published',
       publishedAt: receivedAt,
+      revision: 1,
       conflictCount: 0,
       expiresAt: Math.floor(Date.now() / 1000) + 86_400,
     });

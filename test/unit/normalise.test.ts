@@ -19,6 +19,7 @@ function stored(body: string, overrides: Partial<StoredEvent> = {}): StoredEvent
     receivedAt: '2026-05-10T12:47:00.000Z',
     occurredAt: '2026-05-10T12:46:52Z',
     status: 'received',
+    revision: 1,
     conflictCount: 0,
     expiresAt: 0,
     ...overrides,
@@ -49,6 +50,7 @@ describe('toCanonicalEvent', () => {
     expect(detail).toEqual({
       schemaVersion: '1',
       eventId: eventIdFor('pay_42', 'payment.succeeded'),
+      revision: 1,
       type: 'payment.succeeded',
       paymentId: 'pay_42',
       orderRef: 'ORDER-42',

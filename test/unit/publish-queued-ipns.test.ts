@@ -28,6 +28,7 @@ function storedEvent(paymentId: string, event = 'payment.succeeded'): StoredEven
     receivedAt: '2026-05-10T12:47:00.000Z',
     occurredAt: '2026-05-10T12:46:52Z',
     status: 'received',
+    revision: 1,
     conflictCount: 0,
     expiresAt: 0,
   };
@@ -39,6 +40,7 @@ const message = (event: StoredEvent, messageId = `m-${event.paymentId}-${event.e
     v: 1,
     paymentId: event.paymentId,
     event: event.event,
+    ...(event.revisionHash ? { revisionHash: event.revisionHash } : {}),
     bodySha256: event.bodySha256,
     receivedAt: event.receivedAt,
   }),
@@ -213,10 +215,64 @@ describe('publishQueuedIpns', () => {
   it('throws when the store cannot be read, so the whole batch is retried and nothing is published', async () => {
     const event = storedEvent('pay_1');
     const { store, bus, deps } = await setup([event]);
-    store.getMany = async () => {
+    store.readMany = async () => {
       throw new StoreUnavailableError('BatchGetItem', { cause: new Error('down') });
     };
     await expect(publishQueuedIpns([message(event)], deps)).rejects.toThrow(StoreUnavailableError);
     expect(bus.requests).toEqual([]);
+  });
+
+  it('fails only the record whose stored item cannot be read; the rest of the batch publishes', async () => {
+    const healthy = [storedEvent('pay_ok_1'), storedEvent('pay_ok_2')];
+    const broken = storedEvent('pay_broken');
+    const { store, bus, deps, metrics } = await setup([...healthy, broken]);
+    store.unreadable.add('pay_broken/payment.succeeded');
+
+    const outcomes = await publishQueuedIpns([...healthy, broken].map(message), deps);
+
+    expect([...outcomes.values()].map((outcome) => outcome.status)).toEqual([
+      'published',
+      'published',
+      'failed',
+    ]);
+    const failed = [...outcomes.values()][2];
+    expect(failed?.status === 'failed' && failed.error.name).toBe('UnreadableStoredEventError');
+    expect(bus.published).toHaveLength(2);
+    expect(metrics.count('PoisonRecords')).toBe(1);
+  });
+
+  it('never publishes a held or discarded revision from the queue, and does not retry it', async () => {
+    const held = {
+      ...storedEvent('pay_held'),
+      revisionHash: 'a'.repeat(64),
+      revision: 2,
+      status: 'held' as const,
+    };
+    const { bus, deps } = await setup([held]);
+    const outcomes = await publishQueuedIpns([message(held)], deps);
+    expect([...outcomes.values()]).toEqual([{ status: 'not-publishable-now', reason: 'held' }]);
+    expect(bus.requests).toEqual([]);
+  });
+
+  it('publishes a released revision with its own eventId and its revision number', async () => {
+    const first = storedEvent('pay_rev');
+    const revision = { ...storedEvent('pay_rev'), revisionHash: 'b'.repeat(64), revision: 2 };
+    const { bus, deps } = await setup([first, revision]);
+    const outcomes = await publishQueuedIpns([message(first), message(revision, 'm-revision-2')], deps);
+    expect([...outcomes.values()].map((outcome) => outcome.status)).toEqual(['published', 'published']);
+    const details = bus.published.map(
+      (entry) => JSON.parse(entry.detail) as { eventId: string; revision: number },
+    );
+    expect(details.map((detail) => detail.revision)).toEqual([1, 2]);
+    expect(details[0]?.eventId).not.toBe(details[1]?.eventId);
+  });
+
+  it('counts an entry EventBridge refuses for good as unpublishable', async () => {
+    const event = storedEvent('pay_refused');
+    const { bus, deps, metrics } = await setup([event]);
+    bus.failNext((entries) => entries.map(() => 'ValidationException'));
+    const outcomes = await publishQueuedIpns([message(event)], deps);
+    expect([...outcomes.values()][0]?.status).toBe('failed');
+    expect(metrics.count('UnpublishableEvents')).toBe(1);
   });
 });

@@ -203,30 +203,104 @@ describe('receiveIpn', () => {
       expect(queue.messages[1]).toEqual(queue.messages[0]);
     });
 
-    it('a different body under a known key keeps the first, records the conflict and answers 200', async () => {
-      const { store, queue, deps, metrics, log } = setup();
-      const first = ipnJson({ amount: new RawNumber('10.00') });
-      await receiveIpn(signed(first), deps);
+    it('the same JSON with other key order, whitespace and number spelling is a duplicate', async () => {
+      const { store, queue, deps, metrics } = setup();
+      const body = ipnJson({ amount: new RawNumber('129.90') });
+      await receiveIpn(signed(body), deps);
       await store.markPublished({ paymentId: 'pay_test_0001', event: 'payment.succeeded' }, 'x');
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      const reordered = `{ ${Object.keys(parsed)
+        .reverse()
+        .map((key) => `"${key}" : ${key === 'amount' ? '129.9' : JSON.stringify(parsed[key])}`)
+        .join(' ,\n ')} }`;
 
-      const outcome = await receiveIpn(signed(ipnJson({ amount: new RawNumber('99.00') })), deps);
-
-      expect(outcome).toMatchObject({ status: 'duplicate', conflict: true });
-      expect(store.items.get('pay_test_0001/payment.succeeded')?.body.toString()).toBe(first);
-      expect(store.items.get('pay_test_0001/payment.succeeded')?.conflictCount).toBe(1);
+      await expect(receiveIpn(signed(reordered), deps)).resolves.toEqual({ status: 'duplicate' });
       expect(queue.messages).toHaveLength(1);
-      expect(metrics.count('IpnConflict')).toBe(1);
-      expect(log.lines.some((line) => line.level === 'warn' && line.message.includes('different body'))).toBe(
+      expect(store.items.size).toBe(1);
+      expect(metrics.count('IpnRevision')).toBe(0);
+    });
+  });
+
+  describe('revisions: same payment_id + event, different content', () => {
+    const refund = (amount: string) =>
+      ipnJson({ event: 'payment.refunded', amount: new RawNumber(amount), payment_id: 'pay_partial' });
+
+    it('keeps a second partial refund whole as revision 2, held by default, and says so', async () => {
+      const { store, queue, deps, metrics, log } = setup();
+      await receiveIpn(signed(refund('10.00')), deps);
+
+      const outcome = await receiveIpn(signed(refund('25.00')), deps);
+
+      expect(outcome).toMatchObject({ status: 'revision', revision: 2, held: true, duplicate: false });
+      expect(outcome.status === 'revision' && outcome.message).toMatch(/revision 2 .*held.*Do not resend/);
+      const revisions = [...store.items.values()].filter((item) => item.revision === 2);
+      expect(revisions).toHaveLength(1);
+      expect(revisions[0]).toMatchObject({ status: 'held', paymentId: 'pay_partial' });
+      expect(revisions[0]?.body.toString()).toBe(refund('25.00'));
+      expect(store.items.get('pay_partial/payment.refunded')?.body.toString()).toBe(refund('10.00'));
+      expect(queue.messages).toHaveLength(1);
+      expect(metrics.count('IpnRevision')).toBe(1);
+      expect(log.lines.some((line) => line.level === 'warn' && line.message.includes('new revision'))).toBe(
         true,
       );
     });
 
-    it('a conflicting copy of an unpublished event re-enqueues the first copy, not the new one', async () => {
-      const { queue, deps } = setup();
-      await receiveIpn(signed(ipnJson({ amount: new RawNumber('10.00') })), deps);
-      await receiveIpn(signed(ipnJson({ amount: new RawNumber('99.00') })), deps);
+    it('under the publish policy, enqueues the revision at once under its own key', async () => {
+      const { store, queue, deps } = setup();
+      deps.settings = { ...deps.settings, revisionPolicy: 'publish' };
+      await receiveIpn(signed(refund('10.00')), deps);
+      const outcome = await receiveIpn(signed(refund('25.00')), deps);
+      expect(outcome).toMatchObject({ status: 'revision', revision: 2, held: false });
       expect(queue.messages).toHaveLength(2);
-      expect(queue.messages[1]?.bodySha256).toBe(queue.messages[0]?.bodySha256);
+      const revision = [...store.items.values()].find((item) => item.revision === 2);
+      expect(queue.messages[1]).toMatchObject({
+        paymentId: 'pay_partial',
+        revisionHash: revision?.revisionHash,
+      });
+      expect(revision?.status).toBe('received');
+    });
+
+    it('a redelivery of a revision is a duplicate of it: no new item, no new number', async () => {
+      const { store, deps, metrics } = setup();
+      await receiveIpn(signed(refund('10.00')), deps);
+      await receiveIpn(signed(refund('25.00')), deps);
+      const again = await receiveIpn(signed(refund('25.0')), deps);
+      expect(again).toMatchObject({ status: 'revision', revision: 2, duplicate: true });
+      const third = await receiveIpn(signed(refund('5.00')), deps);
+      expect(third).toMatchObject({ status: 'revision', revision: 3, duplicate: false });
+      expect(store.items.size).toBe(3);
+      expect(metrics.count('IpnRevision')).toBe(2);
+    });
+
+    it('a revision of an unpublished first copy does not re-enqueue the first copy', async () => {
+      const { queue, deps } = setup();
+      await receiveIpn(signed(refund('10.00')), deps);
+      await receiveIpn(signed(refund('25.00')), deps);
+      expect(queue.messages).toHaveLength(1);
+    });
+  });
+
+  describe('dedup outlives the stored body', () => {
+    it('a captured request sent again after its body expired is a duplicate, and nothing is stored', async () => {
+      let now = NOW_MS;
+      const { store, queue, deps, metrics } = setup({ now: () => now });
+      deps.settings = { ...deps.settings, retentionDays: 90, dedupRetentionDays: 1095 };
+      const body = ipnJson();
+      await receiveIpn(signed(body), deps);
+      // 91 days later the TTL has deleted the item; the marker stays.
+      now = NOW_MS + 91 * 86_400_000;
+      store.items.clear();
+      queue.messages.length = 0;
+      const request = {
+        headers: signedHeaders(Buffer.from(body), { timestamp: now / 1000 }),
+        rawBody: Buffer.from(body),
+      };
+
+      await expect(receiveIpn(request, deps)).resolves.toMatchObject({ status: 'duplicate', expired: true });
+      expect(store.items.size).toBe(0);
+      expect(queue.messages).toEqual([]);
+      expect(metrics.count('IpnExpiredDuplicate')).toBe(1);
+      expect([...store.markers.values()][0]?.expiresAt).toBe(NOW_SECONDS + 1095 * 86_400);
     });
   });
 

@@ -15,6 +15,7 @@ function stored(paymentId: string, status: StoredEvent['status']): StoredEvent {
     occurredAt: '2026-05-10T12:46:52Z',
     status,
     ...(status === 'published' ? { publishedAt: '2026-05-10T12:48:00.000Z' } : {}),
+    revision: 1,
     conflictCount: 0,
     expiresAt: 0,
   };

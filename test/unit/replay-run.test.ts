@@ -125,6 +125,7 @@ function storedEvent(
     receivedAt,
     occurredAt: '2026-05-10T12:46:52Z',
     status: 'published',
+    revision: 1,
     conflictCount: 0,
     expiresAt: 0,
   };

@@ -15,7 +15,7 @@ import {
 } from './event-bus.ts';
 
 /** Per-entry errors that the same entry will get again, so retrying them only wastes the budget. */
-const PERMANENT_ERROR_CODES = new Set([
+export const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'MalformedDetail',
   'ValidationException',
   'InvalidArgument',

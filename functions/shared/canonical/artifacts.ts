@@ -40,6 +40,7 @@ export function sampleEnvelope(name: string, body: Buffer): PaymentEventEnvelope
     receivedAt,
     occurredAt: payload.occurred_at,
     status: 'received',
+    revision: 1,
     conflictCount: 0,
     expiresAt: 0,
   };

@@ -5,9 +5,12 @@ const EVENT_ID_NAMESPACE = '6f1c8a52-3d0e-4c4b-9a57-2b8e0f6d4a11';
 
 /**
  * The canonical event's `eventId`: a UUID v5 of `payment_id` + `event`, so every redelivery, every
- * retry after a partial failure and every replay of the same IPN carries the same id.
+ * retry after a partial failure and every replay of the same IPN carries the same id. A revision (a
+ * later body with the same key and different content) adds its content hash: an id of its own, equally
+ * stable across redeliveries and replays, and independent of the revision's number.
  */
-export function eventIdFor(paymentId: string, event: string): string {
+export function eventIdFor(paymentId: string, event: string, revisionHash?: string): string {
   // JSON array as the name: unambiguous for any characters in either part.
-  return uuidv5(JSON.stringify([paymentId, event]), EVENT_ID_NAMESPACE);
+  const name = revisionHash ? [paymentId, event, revisionHash] : [paymentId, event];
+  return uuidv5(JSON.stringify(name), EVENT_ID_NAMESPACE);
 }

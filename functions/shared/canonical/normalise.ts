@@ -72,7 +72,8 @@ export function toCanonicalEvent(stored: StoredEvent, options: NormaliseOptions)
   const cascade = cascadeOf(payload);
   const detail: PaymentEventDetail = {
     schemaVersion: SCHEMA_VERSION,
-    eventId: eventIdFor(payload.payment_id, payload.event),
+    eventId: eventIdFor(payload.payment_id, payload.event, stored.revisionHash),
+    revision: stored.revision,
     type: payload.event,
     paymentId: payload.payment_id,
     orderRef: payload.order_ref,

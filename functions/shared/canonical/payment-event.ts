@@ -26,7 +26,15 @@ export const paymentEventDetailSchema = z
     eventId: z
       .uuid()
       .describe(
-        'Stable id derived from paymentId + type: the same on every redelivery and replay. Dedupe on it.',
+        'Stable id derived from paymentId + type (+ the content of a revision ≥ 2): the same on every redelivery and replay. Dedupe on it.',
+      ),
+    revision: z
+      .number()
+      .int()
+      .min(1)
+      .describe(
+        '1 for the first IPN received for paymentId + type; 2, 3... for later IPNs with the same paymentId and ' +
+          'type but different content (a second partial refund), each with an eventId of its own',
       ),
     type: z
       .string()

@@ -11,7 +11,11 @@ const queuedIpnSchema = z.object({
   v: z.literal(1),
   paymentId: z.string().min(1),
   event: z.string().min(1),
-}) satisfies z.ZodType<Pick<QueuedIpn, 'v' | 'paymentId' | 'event'>>;
+  revisionHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+}) satisfies z.ZodType<Pick<QueuedIpn, 'v' | 'paymentId' | 'event' | 'revisionHash'>>;
 
 /**
  * Reads the key of the stored event a queue message refers to, as the ingest function wrote it. Used
@@ -29,5 +33,6 @@ export function parseQueuedIpn(body: string): EventKey {
     const issues = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
     throw new InvalidQueueMessageError(`not a queued IPN reference (${issues.join('; ')})`);
   }
-  return { paymentId: result.data.paymentId, event: result.data.event };
+  const { paymentId, event, revisionHash } = result.data;
+  return revisionHash ? { paymentId, event, revisionHash } : { paymentId, event };
 }

@@ -6,23 +6,40 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
+  type QueryCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { StoredEventNotFoundError, StoreUnavailableError } from './errors.ts';
+import type { AttentionState, EventStateStore, ListStateOptions, StateEntry } from './event-states.ts';
 import {
+  type DedupMarker,
   type EventKey,
   type EventStore,
   eventKeyId,
   type PutIfAbsentResult,
   type RejectedIpn,
+  type SeenResult,
+  STORED_EVENT_STATUSES,
   type StoredEvent,
+  type StoredEventStatus,
+  type StoredRejectedIpn,
+  type UnreadableItem,
 } from './event-store.ts';
 import {
   eventKey,
+  HELD_STATE,
   orderRefKey,
   paymentKey,
+  pendingStateKey,
+  pendingStateKeys,
+  REJECTED_SORT_KEY,
+  REJECTED_STATE,
   receivedDayKey,
   rejectedKey,
+  revisionKey,
+  STATE_INDEX,
+  seenKey,
   TABLE_KEYS,
   TTL_ATTRIBUTE,
 } from './table-design.ts';
@@ -31,17 +48,43 @@ type Item = Record<string, AttributeValue>;
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_GET_ATTEMPTS = 5;
+const PAYMENT_PREFIX = paymentKey('');
+const REVISION_MARK = '#REV#';
+
+function sortKeyOf(key: EventKey): string {
+  return key.revisionHash ? revisionKey(key.event, key.revisionHash) : eventKey(key.event);
+}
 
 function keyOf(key: EventKey): Item {
   return {
     [TABLE_KEYS.partitionKey]: { S: paymentKey(key.paymentId) },
-    [TABLE_KEYS.sortKey]: { S: eventKey(key.event) },
+    [TABLE_KEYS.sortKey]: { S: sortKeyOf(key) },
   };
+}
+
+/** The key an item's pk/sk stand for, so a broken item can still be named. */
+function eventKeyOfItem(item: Item): EventKey | undefined {
+  const pk = item[TABLE_KEYS.partitionKey]?.S;
+  const sk = item[TABLE_KEYS.sortKey]?.S;
+  if (!pk?.startsWith(PAYMENT_PREFIX) || !sk?.startsWith('EVENT#')) return undefined;
+  const paymentId = pk.slice(PAYMENT_PREFIX.length);
+  const rest = sk.slice('EVENT#'.length);
+  const mark = rest.indexOf(REVISION_MARK);
+  return mark < 0
+    ? { paymentId, event: rest }
+    : { paymentId, event: rest.slice(0, mark), revisionHash: rest.slice(mark + REVISION_MARK.length) };
+}
+
+/** The `byState` partition an item in this status belongs to; none once nothing waits on it. */
+function stateKeyOf(pk: string, sk: string, status: StoredEventStatus): string | undefined {
+  if (status === 'received') return pendingStateKey(pk, sk);
+  if (status === 'held') return HELD_STATE;
+  return undefined;
 }
 
 function toItem(event: StoredEvent): Item {
   const pk = paymentKey(event.paymentId);
-  const sk = eventKey(event.event);
+  const sk = sortKeyOf(event);
   const item: Item = {
     [TABLE_KEYS.partitionKey]: { S: pk },
     [TABLE_KEYS.sortKey]: { S: sk },
@@ -54,13 +97,18 @@ function toItem(event: StoredEvent): Item {
     receivedAt: { S: event.receivedAt },
     occurredAt: { S: event.occurredAt },
     status: { S: event.status },
+    revision: { N: String(event.revision) },
     conflictCount: { N: String(event.conflictCount) },
     [TTL_ATTRIBUTE]: { N: String(event.expiresAt) },
     orderRefKey: { S: orderRefKey(event.orderRef) },
     receivedDay: { S: receivedDayKey(event.receivedAt) },
     receivedKey: { S: `${event.receivedAt}#${pk}#${sk}` },
   };
+  const stateKey = stateKeyOf(pk, sk, event.status);
+  if (stateKey) item[STATE_INDEX.partitionKey] = { S: stateKey };
+  if (event.revisionHash) item.revisionHash = { S: event.revisionHash };
   if (event.publishedAt) item.publishedAt = { S: event.publishedAt };
+  if (event.reprocessedFrom) item.reprocessedFrom = { S: event.reprocessedFrom };
   return item;
 }
 
@@ -79,16 +127,20 @@ function num(item: Item, name: string, fallback?: number): number {
   return Number(value);
 }
 
+function isStatus(value: string): value is StoredEventStatus {
+  return (STORED_EVENT_STATUSES as readonly string[]).includes(value);
+}
+
 function fromItem(item: Item): StoredEvent {
   const body = item.body?.B;
   if (body === undefined) throw new TypeError('stored item has no body');
   const status = str(item, 'status');
-  if (status !== 'received' && status !== 'published') {
-    throw new TypeError(`stored item has an unknown status ${status}`);
-  }
+  if (!isStatus(status)) throw new TypeError(`stored item has an unknown status ${status}`);
+  const revisionHash = item.revisionHash?.S;
   return {
     paymentId: str(item, 'paymentId'),
     event: str(item, 'event'),
+    ...(revisionHash ? { revisionHash } : {}),
     orderRef: str(item, 'orderRef'),
     body: Buffer.from(body),
     bodySha256: str(item, 'bodySha256'),
@@ -97,15 +149,78 @@ function fromItem(item: Item): StoredEvent {
     occurredAt: str(item, 'occurredAt'),
     status,
     ...(item.publishedAt?.S ? { publishedAt: item.publishedAt.S } : {}),
+    // Items written before revisions existed have no `revision`: they are first copies.
+    revision: num(item, 'revision', 1),
     conflictCount: num(item, 'conflictCount', 0),
+    ...(item.reprocessedFrom?.S ? { reprocessedFrom: item.reprocessedFrom.S } : {}),
     expiresAt: num(item, TTL_ATTRIBUTE),
+  };
+}
+
+function parseIssues(text: string | undefined): { path: string; message: string }[] {
+  if (!text) return [];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? (parsed as { path: string; message: string }[]) : [];
+  } catch {
+    return [{ path: '', message: text }];
+  }
+}
+
+function fromRejectedItem(item: Item): StoredRejectedIpn {
+  const body = item.body?.B;
+  if (body === undefined) throw new TypeError('rejected item has no body');
+  const status = str(item, 'status') === 'reprocessed' ? 'reprocessed' : 'rejected';
+  const asPaymentId = item.reprocessedAsPaymentId?.S;
+  const asEvent = item.reprocessedAsEvent?.S;
+  const asRevision = item.reprocessedAsRevisionHash?.S;
+  return {
+    body: Buffer.from(body),
+    bodySha256: str(item, 'bodySha256'),
+    signatureTimestamp: num(item, 'signatureTimestamp'),
+    receivedAt: str(item, 'receivedAt'),
+    httpStatus: num(item, 'httpStatus', 400),
+    issues: parseIssues(item.issues?.S),
+    expiresAt: num(item, TTL_ATTRIBUTE),
+    status,
+    ...(item.reprocessedAt?.S ? { reprocessedAt: item.reprocessedAt.S } : {}),
+    ...(asPaymentId && asEvent
+      ? {
+          reprocessedAs: {
+            paymentId: asPaymentId,
+            event: asEvent,
+            ...(asRevision ? { revisionHash: asRevision } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function stateEntryOf(state: AttentionState, item: Item): StateEntry | undefined {
+  const receivedAt = item.receivedAt?.S;
+  const bodySha256 = item.bodySha256?.S;
+  const status = item.status?.S;
+  if (!receivedAt || !bodySha256 || !status) return undefined;
+  const key = eventKeyOfItem(item);
+  return {
+    state,
+    ...(key ? { key } : {}),
+    bodySha256,
+    ...(item.orderRef?.S !== undefined ? { orderRef: item.orderRef.S } : {}),
+    status,
+    ...(item.revision?.N ? { revision: Number(item.revision.N) } : key ? { revision: 1 } : {}),
+    receivedAt,
+    ...(item.httpStatus?.N ? { httpStatus: Number(item.httpStatus.N) } : {}),
+    ...(item.issues?.S ? { issues: parseIssues(item.issues.S) } : {}),
+    ...(item.sweptAt?.S ? { sweptAt: item.sweptAt.S } : {}),
+    sweepCount: Number(item.sweepCount?.N ?? 0),
   };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** {@link EventStore} on a DynamoDB table laid out as `table-design.ts` describes. */
-export class DynamoDbEventStore implements EventStore {
+/** {@link EventStore} and {@link EventStateStore} on a DynamoDB table laid out as `table-design.ts` describes. */
+export class DynamoDbEventStore implements EventStore, EventStateStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -131,25 +246,66 @@ export class DynamoDbEventStore implements EventStore {
       }
       // DynamoDB returns the existing item with the failure; dynalite does not, so read it back.
       // The read is strongly consistent: the item exists, since the condition just failed on it.
-      const existing = error.Item ? fromItem(error.Item) : await this.getOne(event);
+      const existing = error.Item ? fromItem(error.Item) : await this.get(event);
       if (!existing) throw new StoreUnavailableError('GetItem', { cause: error });
       return { created: false, existing };
     }
   }
 
-  async recordConflict(key: EventKey, bodySha256: string, at: string): Promise<void> {
+  async get(key: EventKey): Promise<StoredEvent | undefined> {
+    const item = await this.getItem(keyOf(key));
+    return item ? fromItem(item) : undefined;
+  }
+
+  async claimRevisionNumber(key: EventKey, at: string): Promise<number> {
     try {
-      await this.client.send(
+      const response = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: keyOf(key),
-          UpdateExpression: 'ADD conflictCount :one SET lastConflictAt = :at, lastConflictSha256 = :sha',
+          Key: keyOf({ paymentId: key.paymentId, event: key.event }),
+          // ADD is atomic: two different revisions arriving at once get two different numbers.
+          UpdateExpression: 'ADD conflictCount :one SET lastConflictAt = :at',
           ConditionExpression: 'attribute_exists(#pk)',
           ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
-          ExpressionAttributeValues: { ':one': { N: '1' }, ':at': { S: at }, ':sha': { S: bodySha256 } },
+          ExpressionAttributeValues: { ':one': { N: '1' }, ':at': { S: at } },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
+      return Number(response.Attributes?.conflictCount?.N ?? 1) + 1;
     } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new StoredEventNotFoundError(eventKeyId({ paymentId: key.paymentId, event: key.event }));
+      }
+      throw new StoreUnavailableError('UpdateItem', { cause: error });
+    }
+  }
+
+  async rememberSeen(marker: DedupMarker, nowSeconds: number): Promise<SeenResult> {
+    try {
+      const response = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: {
+            [TABLE_KEYS.partitionKey]: { S: paymentKey(marker.paymentId) },
+            [TABLE_KEYS.sortKey]: { S: seenKey(marker.event, marker.contentSha256) },
+          },
+          // if_not_exists: a redelivery must not push the first copy's expiry further out. The condition
+          // fails only for a marker whose body has expired: that content was stored and is gone.
+          UpdateExpression:
+            'SET bodyExpiresAt = if_not_exists(bodyExpiresAt, :body), #ttl = if_not_exists(#ttl, :ttl)',
+          ConditionExpression: 'attribute_not_exists(#pk) OR bodyExpiresAt > :now',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ':body': { N: String(marker.bodyExpiresAt) },
+            ':ttl': { N: String(marker.expiresAt) },
+            ':now': { N: String(nowSeconds) },
+          },
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      return response.Attributes?.bodyExpiresAt ? 'stored' : 'new';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'expired';
       throw new StoreUnavailableError('UpdateItem', { cause: error });
     }
   }
@@ -162,7 +318,7 @@ export class DynamoDbEventStore implements EventStore {
           TableName: this.tableName,
           Item: {
             [TABLE_KEYS.partitionKey]: { S: pk },
-            [TABLE_KEYS.sortKey]: { S: 'REJECTED' },
+            [TABLE_KEYS.sortKey]: { S: REJECTED_SORT_KEY },
             status: { S: 'rejected' },
             body: { B: rejected.body },
             bodySha256: { S: rejected.bodySha256 },
@@ -172,7 +328,8 @@ export class DynamoDbEventStore implements EventStore {
             issues: { S: JSON.stringify(rejected.issues) },
             [TTL_ATTRIBUTE]: { N: String(rejected.expiresAt) },
             receivedDay: { S: receivedDayKey(rejected.receivedAt) },
-            receivedKey: { S: `${rejected.receivedAt}#${pk}#REJECTED` },
+            receivedKey: { S: `${rejected.receivedAt}#${pk}#${REJECTED_SORT_KEY}` },
+            [STATE_INDEX.partitionKey]: { S: REJECTED_STATE },
           },
           // The same invalid body sent again keeps its first record.
           ConditionExpression: 'attribute_not_exists(#pk)',
@@ -186,7 +343,14 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async getMany(keys: readonly EventKey[]): Promise<StoredEvent[]> {
-    const found: StoredEvent[] = [];
+    return (await this.readMany(keys)).events;
+  }
+
+  async readMany(
+    keys: readonly EventKey[],
+  ): Promise<{ events: StoredEvent[]; unreadable: UnreadableItem[] }> {
+    const events: StoredEvent[] = [];
+    const unreadable: UnreadableItem[] = [];
     const unique = [...new Map(keys.map((key) => [eventKeyId(key), key])).values()];
     for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
       let pending: Item[] = unique.slice(start, start + BATCH_GET_LIMIT).map(keyOf);
@@ -206,13 +370,21 @@ export class DynamoDbEventStore implements EventStore {
         } catch (error) {
           throw new StoreUnavailableError('BatchGetItem', { cause: error });
         }
-        for (const item of response.Responses?.[this.tableName] ?? []) found.push(fromItem(item));
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          // One broken item must not fail the others read with it: it is returned apart, by its key.
+          try {
+            events.push(fromItem(item));
+          } catch (error) {
+            const key = eventKeyOfItem(item);
+            if (key) unreadable.push({ key, error: error as Error });
+          }
+        }
         pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
         // DynamoDB's guidance for unprocessed keys: retry them with exponential backoff.
         if (pending.length > 0) await sleep(20 * 2 ** attempt);
       }
     }
-    return found;
+    return { events, unreadable };
   }
 
   async markPublished(key: EventKey, at: string): Promise<boolean> {
@@ -221,10 +393,15 @@ export class DynamoDbEventStore implements EventStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(key),
-          UpdateExpression: 'SET #status = :published, publishedAt = :at',
+          // Leaving the pending state: the sweeper no longer sees it.
+          UpdateExpression: 'SET #status = :published, publishedAt = :at REMOVE #state',
           // Only the first publisher marks the item; a second one learns it was a redelivery.
           ConditionExpression: 'attribute_exists(#pk) AND #status <> :published',
-          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#status': 'status' },
+          ExpressionAttributeNames: {
+            '#pk': TABLE_KEYS.partitionKey,
+            '#status': 'status',
+            '#state': STATE_INDEX.partitionKey,
+          },
           ExpressionAttributeValues: { ':published': { S: 'published' }, ':at': { S: at } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -234,18 +411,228 @@ export class DynamoDbEventStore implements EventStore {
       if (!(error instanceof ConditionalCheckFailedException)) {
         throw new StoreUnavailableError('UpdateItem', { cause: error });
       }
-      const existing = error.Item ? fromItem(error.Item) : await this.getOne(key);
+      const existing = error.Item ?? (await this.getItem(keyOf(key)));
       if (!existing) throw new StoredEventNotFoundError(eventKeyId(key));
       return false;
     }
   }
 
-  private async getOne(key: EventKey): Promise<StoredEvent | undefined> {
+  async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {
+    const partitions =
+      state === 'pending' ? pendingStateKeys() : [state === 'held' ? HELD_STATE : REJECTED_STATE];
+    const perPartition = await Promise.all(
+      partitions.map((partition) => this.queryState(state, partition, options)),
+    );
+    const entries = perPartition.flat();
+    // Each partition is sorted by receivedKey; merging by receivedAt keeps the whole list in order.
+    entries.sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0));
+    if (options.newestFirst) entries.reverse();
+    return options.limit === undefined ? entries : entries.slice(0, options.limit);
+  }
+
+  async countState(state: AttentionState): Promise<number> {
+    const partitions =
+      state === 'pending' ? pendingStateKeys() : [state === 'held' ? HELD_STATE : REJECTED_STATE];
+    const counts = await Promise.all(
+      partitions.map(async (partition) => {
+        let total = 0;
+        let startKey: Item | undefined;
+        do {
+          const page = await this.query({
+            IndexName: STATE_INDEX.name,
+            KeyConditionExpression: '#part = :part',
+            ExpressionAttributeNames: { '#part': STATE_INDEX.partitionKey },
+            ExpressionAttributeValues: { ':part': { S: partition } },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          });
+          total += page.Count ?? 0;
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+        return total;
+      }),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async transition(
+    key: EventKey,
+    from: StoredEventStatus,
+    to: Exclude<StoredEventStatus, 'published'>,
+    at: string,
+  ): Promise<boolean> {
+    const item = keyOf(key);
+    const stateKey = stateKeyOf(
+      item[TABLE_KEYS.partitionKey]?.S ?? '',
+      item[TABLE_KEYS.sortKey]?.S ?? '',
+      to,
+    );
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: item,
+          UpdateExpression: stateKey
+            ? 'SET #status = :to, statusChangedAt = :at, #state = :state'
+            : 'SET #status = :to, statusChangedAt = :at REMOVE #state',
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :from',
+          ExpressionAttributeNames: {
+            '#pk': TABLE_KEYS.partitionKey,
+            '#status': 'status',
+            '#state': STATE_INDEX.partitionKey,
+          },
+          ExpressionAttributeValues: {
+            ':to': { S: to },
+            ':from': { S: from },
+            ':at': { S: at },
+            ...(stateKey ? { ':state': { S: stateKey } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new StoreUnavailableError('UpdateItem', { cause: error });
+    }
+  }
+
+  async recordSweep(key: EventKey, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          UpdateExpression: 'SET sweptAt = :at ADD sweepCount :one',
+          // Never touch an item that was published meanwhile.
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :received',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':at': { S: at }, ':one': { N: '1' }, ':received': { S: 'received' } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new StoreUnavailableError('UpdateItem', { cause: error });
+    }
+  }
+
+  async getRejected(bodySha256: string): Promise<StoredRejectedIpn | undefined> {
+    const item = await this.getItem(this.rejectedItemKey(bodySha256));
+    return item ? fromRejectedItem(item) : undefined;
+  }
+
+  async markReprocessed(bodySha256: string, as: EventKey, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.rejectedItemKey(bodySha256),
+          UpdateExpression:
+            'SET #status = :reprocessed, reprocessedAt = :at, reprocessedAsPaymentId = :pid, ' +
+            'reprocessedAsEvent = :event' +
+            (as.revisionHash ? ', reprocessedAsRevisionHash = :rev' : '') +
+            ' REMOVE #state',
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :rejected',
+          ExpressionAttributeNames: {
+            '#pk': TABLE_KEYS.partitionKey,
+            '#status': 'status',
+            '#state': STATE_INDEX.partitionKey,
+          },
+          ExpressionAttributeValues: {
+            ':reprocessed': { S: 'reprocessed' },
+            ':rejected': { S: 'rejected' },
+            ':at': { S: at },
+            ':pid': { S: as.paymentId },
+            ':event': { S: as.event },
+            ...(as.revisionHash ? { ':rev': { S: as.revisionHash } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new StoreUnavailableError('UpdateItem', { cause: error });
+    }
+  }
+
+  async updateRejectedIssues(
+    bodySha256: string,
+    issues: { path: string; message: string }[],
+    at: string,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.rejectedItemKey(bodySha256),
+          UpdateExpression: 'SET issues = :issues, lastReprocessAttemptAt = :at',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+          ExpressionAttributeValues: { ':issues': { S: JSON.stringify(issues) }, ':at': { S: at } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new StoreUnavailableError('UpdateItem', { cause: error });
+    }
+  }
+
+  private rejectedItemKey(bodySha256: string): Item {
+    return {
+      [TABLE_KEYS.partitionKey]: { S: rejectedKey(bodySha256) },
+      [TABLE_KEYS.sortKey]: { S: REJECTED_SORT_KEY },
+    };
+  }
+
+  private async queryState(
+    state: AttentionState,
+    partition: string,
+    options: ListStateOptions,
+  ): Promise<StateEntry[]> {
+    const entries: StateEntry[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.query({
+        IndexName: STATE_INDEX.name,
+        KeyConditionExpression:
+          options.receivedBefore === undefined ? '#part = :part' : '#part = :part AND #rk < :before',
+        ExpressionAttributeNames: {
+          '#part': STATE_INDEX.partitionKey,
+          ...(options.receivedBefore === undefined ? {} : { '#rk': STATE_INDEX.sortKey }),
+        },
+        ExpressionAttributeValues: {
+          ':part': { S: partition },
+          ...(options.receivedBefore === undefined ? {} : { ':before': { S: options.receivedBefore } }),
+        },
+        ScanIndexForward: !options.newestFirst,
+        ExclusiveStartKey: startKey,
+      });
+      for (const item of page.Items ?? []) {
+        const entry = stateEntryOf(state, item);
+        if (entry) entries.push(entry);
+      }
+      startKey = page.LastEvaluatedKey;
+      // Per partition, a limit is enough once met: the merge keeps the first `limit` of all of them.
+    } while (startKey && (options.limit === undefined || entries.length < options.limit));
+    return entries;
+  }
+
+  private async query(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
+  ): Promise<QueryCommandOutput> {
+    try {
+      return await this.client.send(new QueryCommand({ ...input, TableName: this.tableName }));
+    } catch (error) {
+      throw new StoreUnavailableError(`Query on ${input.IndexName ?? 'table'}`, { cause: error });
+    }
+  }
+
+  private async getItem(key: Item): Promise<Item | undefined> {
     try {
       const response = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true }),
+        new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
-      return response.Item ? fromItem(response.Item) : undefined;
+      return response.Item;
     } catch (error) {
       throw new StoreUnavailableError('GetItem', { cause: error });
     }

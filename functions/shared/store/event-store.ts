@@ -1,10 +1,26 @@
-/** The dedup store and the record of every IPN accepted: one item per payment id and event type. */
+/**
+ * The dedup store and the record of every IPN accepted: one item per payment id and event type, plus
+ * one per later revision of it (a body with the same key but different content), the rejected bodies
+ * and the dedup markers. `table-design.ts` lays them out in DynamoDB.
+ */
 
-export type StoredEventStatus = 'received' | 'published';
+/**
+ * - `received`: stored, to be published (the queue or the sweeper brings it to the consumer);
+ * - `published`: on the bus;
+ * - `held`: a revision kept for an operator to release (→ `received`) or discard;
+ * - `discarded`: a revision an operator chose not to publish; kept as the record.
+ */
+export const STORED_EVENT_STATUSES = ['received', 'published', 'held', 'discarded'] as const;
+export type StoredEventStatus = (typeof STORED_EVENT_STATUSES)[number];
 
 export interface EventKey {
   paymentId: string;
   event: string;
+  /**
+   * Set on revisions 2 and later only: the content hash (`contentSha256`) of the revision's body.
+   * Absent on the first copy received under `paymentId` + `event`.
+   */
+  revisionHash?: string;
 }
 
 export interface StoredEvent extends EventKey {
@@ -20,8 +36,16 @@ export interface StoredEvent extends EventKey {
   occurredAt: string;
   status: StoredEventStatus;
   publishedAt?: string;
-  /** How many later copies under the same key had a different body (the first copy is kept). */
+  /**
+   * 1 for the first copy under `paymentId` + `event`; 2, 3... for later bodies with different content,
+   * in the order they arrived. A number can be skipped when a delivery fails halfway; the `eventId`
+   * never depends on it.
+   */
+  revision: number;
+  /** On the first copy: how many revision numbers were handed out under its key. */
   conflictCount: number;
+  /** Set when the body was first refused by validation and reprocessed later: `REJECTED#<sha256>`. */
+  reprocessedFrom?: string;
   /** Epoch seconds after which DynamoDB's TTL may delete the item. */
   expiresAt: number;
 }
@@ -38,17 +62,58 @@ export interface RejectedIpn {
   expiresAt: number;
 }
 
+/** A rejected IPN as stored: waiting, or reprocessed into a stored event. */
+export interface StoredRejectedIpn extends RejectedIpn {
+  status: 'rejected' | 'reprocessed';
+  reprocessedAt?: string;
+  /** The stored event it became. */
+  reprocessedAs?: EventKey;
+}
+
 export type PutIfAbsentResult = { created: true } | { created: false; existing: StoredEvent };
+
+/** A stored item that exists but cannot be read as a stored event (altered or half-written by hand). */
+export interface UnreadableItem {
+  key: EventKey;
+  error: Error;
+}
+
+/**
+ * The dedup marker of one body content: it outlives the stored body (`expiresAt` much later than
+ * `bodyExpiresAt`), so the same content sent again after the body expired is still a duplicate.
+ */
+export interface DedupMarker extends EventKey {
+  contentSha256: string;
+  /** Epoch seconds: when the stored body of this content expires. */
+  bodyExpiresAt: number;
+  /** Epoch seconds: when the marker itself expires (TTL). */
+  expiresAt: number;
+}
+
+/** What the marker said about a body content: never seen, seen and stored, or seen and expired. */
+export type SeenResult = 'new' | 'stored' | 'expired';
 
 export interface EventStore {
   /** Writes the event unless an item with its key exists; then returns that item instead. */
   putIfAbsent(event: StoredEvent): Promise<PutIfAbsentResult>;
-  /** Counts a copy whose body differs from the stored one; the stored copy is not changed. */
-  recordConflict(key: EventKey, bodySha256: string, at: string): Promise<void>;
+  /** A consistent read of one stored event, or undefined. */
+  get(key: EventKey): Promise<StoredEvent | undefined>;
+  /**
+   * Hands out the next revision number under the first copy's key (2 for the first revision) and
+   * records when; throws StoredEventNotFoundError when the first copy does not exist.
+   */
+  claimRevisionNumber(key: EventKey, at: string): Promise<number>;
+  /**
+   * Records a body content as seen (idempotent) unless its marker says the stored body already
+   * expired: then nothing is written and the answer is `expired`.
+   */
+  rememberSeen(marker: DedupMarker, nowSeconds: number): Promise<SeenResult>;
   /** Keeps a signed but invalid body (idempotent on the body's hash). */
   recordRejected(rejected: RejectedIpn): Promise<void>;
   /** Strongly consistent reads of several items; missing keys are absent from the result. */
   getMany(keys: readonly EventKey[]): Promise<StoredEvent[]>;
+  /** As getMany, but items that exist and cannot be read are returned apart instead of dropped. */
+  readMany(keys: readonly EventKey[]): Promise<{ events: StoredEvent[]; unreadable: UnreadableItem[] }>;
   /**
    * Marks an item published. Returns false when it was already published (another delivery got
    * there first); throws when the item does not exist.
@@ -56,4 +121,10 @@ export interface EventStore {
   markPublished(key: EventKey, at: string): Promise<boolean>;
 }
 
-export const eventKeyId = (key: EventKey) => `${key.paymentId}/${key.event}`;
+export const eventKeyId = (key: EventKey) =>
+  `${key.paymentId}/${key.event}${key.revisionHash ? `#${key.revisionHash}` : ''}`;
+
+export const keyOf = (key: EventKey): EventKey =>
+  key.revisionHash
+    ? { paymentId: key.paymentId, event: key.event, revisionHash: key.revisionHash }
+    : { paymentId: key.paymentId, event: key.event };
