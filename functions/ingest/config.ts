@@ -1,6 +1,7 @@
 import { ConfigurationError, integer, oneOf, optionalString, requiredString } from '../shared/config.ts';
 import { SIGNATURE_SCHEMES, type SignatureScheme } from '../shared/ipn/signature.ts';
 import { parseSecretList } from '../shared/secrets/webhook-secrets.ts';
+import { DEFAULT_DEDUP_RETENTION_DAYS, REVISION_POLICIES, type RevisionPolicy } from './receive-ipn.ts';
 
 export type WebhookSecretSource =
   | { kind: 'env'; secrets: string[] }
@@ -13,6 +14,8 @@ export interface IngestConfig {
   signatureScheme: SignatureScheme;
   toleranceSeconds: number;
   retentionDays: number;
+  dedupRetentionDays: number;
+  revisionPolicy: RevisionPolicy;
 }
 
 /** Reads and checks the ingest function's environment; throws {@link ConfigurationError}. */
@@ -45,12 +48,28 @@ export function loadIngestConfig(env: Record<string, string | undefined>): Inges
         'webhook secret, or a comma-separated list of secrets for development',
     );
   }
+  const retentionDays = integer(env, 'OKEPAY_RETENTION_DAYS', 90, 1, 3650);
+  const dedupRetentionDays = integer(
+    env,
+    'OKEPAY_DEDUP_RETENTION_DAYS',
+    Math.max(DEFAULT_DEDUP_RETENTION_DAYS, retentionDays),
+    1,
+    36_500,
+  );
+  if (dedupRetentionDays < retentionDays) {
+    throw new ConfigurationError(
+      'OKEPAY_DEDUP_RETENTION_DAYS',
+      `must be at least OKEPAY_RETENTION_DAYS (${retentionDays}): the dedup marker has to outlive the body, got "${dedupRetentionDays}"`,
+    );
+  }
   return {
     tableName: requiredString(env, 'TABLE_NAME'),
     queueUrl: requiredString(env, 'QUEUE_URL'),
     secretSource,
     signatureScheme: oneOf(env, 'OKEPAY_SIGNATURE_SCHEME', SIGNATURE_SCHEMES, 'body'),
     toleranceSeconds: integer(env, 'OKEPAY_SIGNATURE_TOLERANCE_SECONDS', 300, 1, 86_400),
-    retentionDays: integer(env, 'OKEPAY_RETENTION_DAYS', 90, 1, 3650),
+    retentionDays,
+    dedupRetentionDays,
+    revisionPolicy: oneOf(env, 'OKEPAY_REVISION_POLICY', REVISION_POLICIES, 'hold'),
   };
 }

@@ -20,15 +20,9 @@ import { InvalidPayloadError, SignatureVerificationError } from '../shared/ipn/e
 import { type IpnPayload, parseIpnBody } from '../shared/ipn/payload.ts';
 import { SIGNATURE_HEADER, type SignatureScheme, verifySignature } from '../shared/ipn/signature.ts';
 import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
-import type { IpnQueue, QueuedIpn } from '../shared/queue/ipn-queue.ts';
+import { type IpnQueue, queuedIpnOf as queueMessage } from '../shared/queue/ipn-queue.ts';
 import type { WebhookSecrets } from '../shared/secrets/webhook-secrets.ts';
-import {
-  type EventKey,
-  type EventStore,
-  eventKeyId,
-  keyOf,
-  type StoredEvent,
-} from '../shared/store/event-store.ts';
+import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
 import { UnsupportedMediaTypeError } from './errors.ts';
 
 export interface IpnRequest {
@@ -307,14 +301,5 @@ async function storeRevision(first: StoredEvent, contentHash: string, deps: Stor
       `its content differs from the first copy received. ${
         held ? 'It is held until an operator releases or discards it.' : 'It is published as its own event.'
       } Do not resend it.`,
-  };
-}
-
-export function queueMessage(event: StoredEvent): QueuedIpn {
-  return {
-    v: 1,
-    ...keyOf(event),
-    bodySha256: event.bodySha256,
-    receivedAt: event.receivedAt,
   };
 }

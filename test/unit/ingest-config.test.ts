@@ -13,7 +13,28 @@ describe('loadIngestConfig', () => {
       signatureScheme: 'body',
       toleranceSeconds: 300,
       retentionDays: 90,
+      dedupRetentionDays: 1095,
+      revisionPolicy: 'hold',
     });
+  });
+
+  it('reads the revision policy and the dedup retention', () => {
+    const config = loadIngestConfig({
+      ...base,
+      OKEPAY_REVISION_POLICY: 'publish',
+      OKEPAY_DEDUP_RETENTION_DAYS: '400',
+    });
+    expect(config).toMatchObject({ revisionPolicy: 'publish', dedupRetentionDays: 400 });
+  });
+
+  it.each([
+    [{ OKEPAY_REVISION_POLICY: 'drop' }, /OKEPAY_REVISION_POLICY must be one of hold, publish, got "drop"/],
+    [
+      { OKEPAY_RETENTION_DAYS: '365', OKEPAY_DEDUP_RETENTION_DAYS: '30' },
+      /OKEPAY_DEDUP_RETENTION_DAYS must be at least OKEPAY_RETENTION_DAYS \(365\)/,
+    ],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadIngestConfig({ ...base, ...env })).toThrow(message);
   });
 
   it('reads a Secrets Manager ARN instead of a list', () => {

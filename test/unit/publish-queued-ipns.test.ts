@@ -228,7 +228,10 @@ describe('publishQueuedIpns', () => {
     const { store, bus, deps, metrics } = await setup([...healthy, broken]);
     store.unreadable.add('pay_broken/payment.succeeded');
 
-    const outcomes = await publishQueuedIpns([...healthy, broken].map(message), deps);
+    const outcomes = await publishQueuedIpns(
+      [...healthy, broken].map((event) => message(event)),
+      deps,
+    );
 
     expect([...outcomes.values()].map((outcome) => outcome.status)).toEqual([
       'published',
