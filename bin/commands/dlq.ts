@@ -36,6 +36,9 @@ Reasons \`list\` gives:
   poison message: ...                 not a queued IPN reference; it can never succeed: purge it
   stored event missing                the stored item expired or was deleted: purge it
   publish failed; see consumer logs   the event is stored and unpublished: fix the cause, then redrive
+  unpublishable: ...                  no retry can publish it (too large, body no longer valid): see DEPLOY.md
+  stored item cannot be read          the item was altered by hand: fix or delete it, then purge
+  a revision that is held             only \`okepay revisions release\` publishes it: purge
   already published (safe to purge)   a later delivery published it`;
 
 const OPTIONS = {

@@ -11,13 +11,16 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { sweepStuckEvents } from '../operations/sweep-stuck-events.ts';
 import type { QueuedIpn } from '../shared/queue/ipn-queue.ts';
+import { SqsIpnQueue } from '../shared/queue/sqs-ipn-queue.ts';
 import {
   DEFAULT_RULES_DIR,
   type LocalTarget,
   type RuleDefinition,
   readRuleDirectories,
 } from '../shared/rules/rule-file.ts';
+import { DynamoDbEventStore } from '../shared/store/dynamodb-event-store.ts';
 import { TABLE_KEYS } from '../shared/store/table-design.ts';
 import { readBody, toHttpApiEvent, writeHttpApiResult } from './api-gateway-adapter.ts';
 import { LOCAL_HOST, LOCAL_REGION, type RunningServer, startDynamoDb, startSqs } from './aws-servers.ts';
@@ -53,6 +56,13 @@ export interface LocalPipelineOptions {
   visibilityTimeoutSeconds?: number;
   /** The consumer's time budget per batch. Default 30 s, as the stack. */
   consumerTimeoutMs?: number;
+  /**
+   * How often the sweeper runs, as the stack's scheduled sweeper does (default 30 s; 0 turns it off),
+   * and how old an unpublished event must be before it enqueues it again (default 60 s: the local
+   * queue is fast, and a developer should not wait the stack's 15 minutes).
+   */
+  sweepIntervalMs?: number;
+  sweepGraceMs?: number;
   /** Where status lines go; default stdout. */
   print?: (line: string) => void;
 }
@@ -261,6 +271,48 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     });
     poller.start();
 
+    // The sweeper, as in the stack: finds events still unpublished after the grace period (a crash, a
+    // purged DLQ) and enqueues them again, with backoff. Its log lines are the local alarms.
+    const sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
+    const sweepStore = new DynamoDbEventStore(dynamoDb, LOCAL_TABLE_NAME);
+    const sweepQueue = new SqsIpnQueue(sqs, queues.queueUrl);
+    let sweeping: Promise<void> | undefined;
+    let lastAttention = '';
+    const sweepOnce = () => {
+      sweeping ??= sweepStuckEvents({
+        store: sweepStore,
+        queue: sweepQueue,
+        now: Date.now,
+        log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+        metrics: { addMetric: () => undefined },
+        settings: { graceMs: options.sweepGraceMs ?? 60_000 },
+      })
+        .then((report) => {
+          if (report.reenqueued > 0) {
+            print(
+              `sweeper: enqueued ${report.reenqueued} stuck event(s) again (npx okepay stuck list --local)`,
+            );
+          }
+          const attention = `${report.held}/${report.rejected}`;
+          if (attention !== lastAttention && (report.held > 0 || report.rejected > 0)) {
+            print(
+              `waiting for you: ${report.held} held revision(s) (npx okepay revisions list --local), ` +
+                `${report.rejected} rejected IPN(s) (npx okepay rejected list --local)`,
+            );
+          }
+          lastAttention = attention;
+        })
+        .catch((error: unknown) =>
+          print(`sweeper: ${error instanceof Error ? error.message : String(error)}`),
+        )
+        .finally(() => {
+          sweeping = undefined;
+        });
+      return sweeping;
+    };
+    const sweepTimer = sweepIntervalMs > 0 ? setInterval(sweepOnce, sweepIntervalMs) : undefined;
+    sweepTimer?.unref();
+
     const endpoints: LocalEndpoints = {
       ipnUrl: `http://${LOCAL_HOST}:${port}/okepay/ipn`,
       region: LOCAL_REGION,
@@ -288,6 +340,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           http.close(() => resolveClose());
           http.closeIdleConnections();
         });
+        if (sweepTimer) clearInterval(sweepTimer);
+        await sweeping;
         await poller.stop();
         await deliveries.drain();
         dynamoDb.destroy();

@@ -28,6 +28,7 @@ const failuresSchema = z.array(
   z.object({
     paymentId: z.string(),
     event: z.string(),
+    revisionHash: z.string().optional(),
     orderRef: z.string(),
     orderKey: z.string(),
     errorCode: z.string(),

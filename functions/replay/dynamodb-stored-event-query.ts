@@ -22,9 +22,17 @@ type Item = Record<string, AttributeValue>;
 const PAYMENT_PREFIX = paymentKey('');
 /** What a candidate needs; all of it is in the indexes' projection, so no request reads a body. */
 const PROJECTION = {
-  ProjectionExpression: '#pk, paymentId, #event, orderRef, #status, receivedAt',
-  ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#event': 'event', '#status': 'status' },
+  ProjectionExpression: '#pk, #sk, paymentId, #event, orderRef, #status, receivedAt',
+  ExpressionAttributeNames: {
+    '#pk': TABLE_KEYS.partitionKey,
+    '#sk': TABLE_KEYS.sortKey,
+    '#event': 'event',
+    '#status': 'status',
+  },
 };
+/** Statuses a replay publishes: never a held or discarded revision, nor a rejected body. */
+const REPLAYABLE = new Set(['received', 'published']);
+const REVISION_MARK = '#REV#';
 
 function candidateOf(item: Item): ReplayCandidate | undefined {
   // Rejected bodies (REJECTED#) share the day index, and replay progress items (REPLAY#) the table.
@@ -35,7 +43,12 @@ function candidateOf(item: Item): ReplayCandidate | undefined {
   const status = item.status?.S;
   const receivedAt = item.receivedAt?.S;
   if (!paymentId || !event || orderRef === undefined || !status || !receivedAt) return undefined;
-  return { paymentId, event, orderRef, status, receivedAt };
+  if (!REPLAYABLE.has(status)) return undefined;
+  // A revision's sort key carries its content hash: EVENT#<event>#REV#<hash> (table-design.ts).
+  const sortKey = item[TABLE_KEYS.sortKey]?.S ?? '';
+  const mark = sortKey.indexOf(REVISION_MARK);
+  const revisionHash = mark < 0 ? undefined : sortKey.slice(mark + REVISION_MARK.length);
+  return { paymentId, event, ...(revisionHash ? { revisionHash } : {}), orderRef, status, receivedAt };
 }
 
 /** The sort-key condition for `receivedKey` in [from, to): see `orderKeyOf` for why a string range is exact. */

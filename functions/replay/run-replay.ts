@@ -156,6 +156,7 @@ function planWork(record: ReplayRecord, candidates: readonly ReplayCandidate[]) 
       : {
           paymentId: failure.paymentId,
           event: failure.event,
+          ...(failure.revisionHash ? { revisionHash: failure.revisionHash } : {}),
           orderRef: failure.orderRef,
           status: 'unknown',
           receivedAt: failure.orderKey.slice(0, failure.orderKey.indexOf('#')),
@@ -222,6 +223,7 @@ interface Batch {
 const failureOf = (item: WorkItem, errorCode: string, errorMessage: string): ReplayFailure => ({
   paymentId: item.paymentId,
   event: item.event,
+  ...(item.revisionHash ? { revisionHash: item.revisionHash } : {}),
   orderRef: item.orderRef,
   orderKey: item.orderKey,
   errorCode,

@@ -4,12 +4,15 @@
  * with the store's consistent `getMany`.
  */
 import type { EventKey } from '../shared/store/event-store.ts';
-import { eventKey, paymentKey } from '../shared/store/table-design.ts';
+import { eventKey, paymentKey, revisionKey } from '../shared/store/table-design.ts';
 
 /** A stored event as a selection query returns it. */
 export interface ReplayCandidate extends EventKey {
   orderRef: string;
-  /** `received`, `published` (anything else, such as `rejected`, is never replayed). */
+  /**
+   * `received`, `published`. Anything else is never replayed: `rejected` bodies, and revisions that
+   * are `held` (release them first) or `discarded`.
+   */
   status: string;
   /** ISO 8601 UTC, as the ingest function wrote it. */
   receivedAt: string;
@@ -35,6 +38,11 @@ export interface StoredEventQuery {
  * string as the `receivedKey` sort key of both indexes, so index ranges and the cursor agree. Unique
  * per stored event, since `pk` + `sk` is.
  */
-export function orderKeyOf(candidate: Pick<ReplayCandidate, 'receivedAt' | 'paymentId' | 'event'>): string {
-  return `${candidate.receivedAt}#${paymentKey(candidate.paymentId)}#${eventKey(candidate.event)}`;
+export function orderKeyOf(
+  candidate: Pick<ReplayCandidate, 'receivedAt' | 'paymentId' | 'event' | 'revisionHash'>,
+): string {
+  const sortKey = candidate.revisionHash
+    ? revisionKey(candidate.event, candidate.revisionHash)
+    : eventKey(candidate.event);
+  return `${candidate.receivedAt}#${paymentKey(candidate.paymentId)}#${sortKey}`;
 }

@@ -2,13 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseDeadLetters } from '../../functions/replay/diagnose-dead-letters.ts';
 import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
 import { InMemoryEventStore } from '../helpers/in-memory.ts';
+import { ipnJson } from '../helpers/ipn.ts';
 
-function stored(paymentId: string, status: StoredEvent['status']): StoredEvent {
+function stored(
+  paymentId: string,
+  status: StoredEvent['status'],
+  body = ipnJson({ payment_id: paymentId }),
+): StoredEvent {
   return {
     paymentId,
     event: 'payment.succeeded',
     orderRef: 'ORDER-1',
-    body: Buffer.from('{}'),
+    body: Buffer.from(body),
     bodySha256: 'sha',
     signatureTimestamp: 0,
     receivedAt: '2026-05-10T12:47:00.000Z',
@@ -46,6 +51,24 @@ describe('diagnoseDeadLetters', () => {
       /^publish failed; see consumer logs/,
     ],
     [
+      'a stored event whose body no longer validates',
+      reference('pay_altered'),
+      'unpublishable',
+      /^unpublishable: its canonical event cannot be built: .*redrive cannot help$/,
+    ],
+    [
+      'a stored item that cannot be read',
+      reference('pay_unreadable'),
+      'stored-event-unreadable',
+      /^stored item cannot be read \(.*\); no retry can publish it/,
+    ],
+    [
+      'a held revision',
+      reference('pay_held'),
+      'not-released',
+      /^a revision that is held; it is published only by `okepay revisions release`/,
+    ],
+    [
       'a stored event published since',
       reference('pay_published'),
       'already-published',
@@ -55,6 +78,10 @@ describe('diagnoseDeadLetters', () => {
     const store = new InMemoryEventStore();
     await store.putIfAbsent(stored('pay_received', 'received'));
     await store.putIfAbsent(stored('pay_published', 'published'));
+    await store.putIfAbsent(stored('pay_altered', 'received', '{"event":"payment.succeeded"}'));
+    await store.putIfAbsent(stored('pay_unreadable', 'received'));
+    store.unreadable.add('pay_unreadable/payment.succeeded');
+    await store.putIfAbsent(stored('pay_held', 'held'));
     const [diagnosis] = await diagnoseDeadLetters([{ messageId: 'm-1', body }], store);
     expect(diagnosis?.verdict).toBe(verdict);
     expect(diagnosis?.reason).toMatch(reason);
@@ -65,9 +92,9 @@ describe('diagnoseDeadLetters', () => {
     const store = new InMemoryEventStore();
     const calls: number[] = [];
     const counting = {
-      getMany: async (keys: Parameters<InMemoryEventStore['getMany']>[0]) => {
+      readMany: async (keys: Parameters<InMemoryEventStore['readMany']>[0]) => {
         calls.push(keys.length);
-        return store.getMany(keys);
+        return store.readMany(keys);
       },
     };
     await diagnoseDeadLetters(
