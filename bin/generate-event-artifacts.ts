@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import {
   paymentEventJsonSchema,
   SCHEMA_FILE_NAME,
-  sampleEnvelope,
+  sampleEnvelopeJson,
 } from '../functions/shared/canonical/artifacts.ts';
 
 const eventsDir = join(import.meta.dirname, '..', 'events');
@@ -24,7 +24,7 @@ for (const file of readdirSync(join(eventsDir, 'ipn'))
   const name = file.replace(/\.json$/, '');
   writeFileSync(
     join(eventsDir, 'samples', file),
-    toJson(sampleEnvelope(name, readFileSync(join(eventsDir, 'ipn', file)))),
+    sampleEnvelopeJson(name, readFileSync(join(eventsDir, 'ipn', file))),
   );
   console.log(`wrote events/samples/${file}`);
 }

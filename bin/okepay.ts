@@ -11,12 +11,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rules: () => import('./commands/rules.ts'),
   replay: () => import('./commands/replay.ts'),
   dlq: () => import('./commands/dlq.ts'),
+  revisions: () => import('./commands/revisions.ts'),
+  rejected: () => import('./commands/rejected.ts'),
+  stuck: () => import('./commands/stuck.ts'),
 };
 
 async function help(): Promise<string> {
   const lines = ['Usage: okepay <command> [options]', '', 'Commands:'];
   for (const [name, load] of Object.entries(COMMANDS))
-    lines.push(`  ${name.padEnd(8)} ${(await load()).summary}`);
+    lines.push(`  ${name.padEnd(10)} ${(await load()).summary}`);
   lines.push('', 'Run `okepay <command> --help` for the options of a command.');
   return lines.join('\n');
 }

@@ -60,10 +60,27 @@ export class TargetError extends Error {
 }
 
 /**
- * A CLI waits longer than a Lambda for one request (a Scan page, a slow network), but not forever:
- * the SDK's default has no request timeout at all.
+ * SDK settings of the CLI's clients. A CLI waits longer than a Lambda (a slow network, a far Region),
+ * but not forever: the SDK's default has no timeout at all, and a `requestTimeout` without
+ * `throwOnRequestTimeout` only logs a warning. The request timeout runs until the response headers;
+ * the socket timeout ends a response that stops arriving (a large Query page on a slow link keeps
+ * arriving, so it is not cut). A socket timeout of 6 s or more is armed 3 s after the connection, so an
+ * attempt ends within `timeoutMs` + 3 s; a call to an endpoint that never answers fails after
+ * 3 × 10 s plus backoff, the 30 s the CLI used to allow one request.
  */
-const CLI_REQUEST_HANDLER = { connectionTimeout: 5_000, requestTimeout: 30_000 };
+export function cliClientSettings(timeoutMs = 10_000) {
+  return {
+    maxAttempts: 3,
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  };
+}
+
+const CLI_CLIENT_SETTINGS = cliClientSettings();
 
 /** The file `npm start` writes (functions/local/pipeline.ts). */
 const endpointsSchema = z.looseObject({
@@ -172,7 +189,7 @@ function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string):
   const common = {
     region: endpoints.region,
     credentials: LOCAL_CREDENTIALS,
-    requestHandler: CLI_REQUEST_HANDLER,
+    ...CLI_CLIENT_SETTINGS,
   };
   const clients = targetClients(
     new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
@@ -256,7 +273,7 @@ async function stackTarget(values: TargetValues, name: string): Promise<Target> 
   const config = {
     ...(values.region ? { region: values.region } : {}),
     ...(values.profile ? { profile: values.profile } : {}),
-    requestHandler: CLI_REQUEST_HANDLER,
+    ...CLI_CLIENT_SETTINGS,
   };
   const where = [values.region && `in ${values.region}`, values.profile && `(profile ${values.profile})`]
     .filter(Boolean)

@@ -92,6 +92,10 @@ export async function reprocessRejected(
     await deps.rejected.updateRejectedIssues(rejected.bodySha256, error.issues, at);
     return { bodySha256: rejected.bodySha256, result: 'still-invalid', issues: error.issues };
   }
+  // The retention the stack had when it kept the body (its TTL was set from it), so the stored event
+  // expires when the rejected record would have, whatever the caller's defaults.
+  const keptDays = Math.round((rejected.expiresAt - Date.parse(rejected.receivedAt) / 1000) / 86_400);
+  const settings = keptDays >= 1 ? { ...deps.settings, retentionDays: keptDays } : deps.settings;
   const outcome = await storeVerifiedIpn(
     {
       payload,
@@ -101,7 +105,7 @@ export async function reprocessRejected(
       receivedAt: rejected.receivedAt,
       reprocessedFrom: rejectedKey(rejected.bodySha256),
     },
-    deps,
+    { ...deps, settings },
   );
   const key: EventKey = { paymentId: payload.payment_id, event: payload.event };
   // After the store: if this fails, reprocessing again finds the stored event and is a duplicate.
