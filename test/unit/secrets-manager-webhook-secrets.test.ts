@@ -32,8 +32,8 @@ function stubbedClient(answer: () => { SecretString?: string } | Error) {
 }
 
 describe('SecretsManagerWebhookSecrets', () => {
-  it('reads a comma-separated secret and caches it for the TTL', async () => {
-    const { client, calls } = stubbedClient(() => ({ SecretString: 'new-secret, old-secret' }));
+  it('reads a JSON array of secrets and caches it for the TTL', async () => {
+    const { client, calls } = stubbedClient(() => ({ SecretString: '["new-secret", "old-secret"]' }));
     const secrets = new SecretsManagerWebhookSecrets(client, ARN, 60);
     await expect(secrets.current()).resolves.toEqual(['new-secret', 'old-secret']);
     await expect(secrets.current()).resolves.toEqual(['new-secret', 'old-secret']);
@@ -59,15 +59,29 @@ describe('SecretsManagerWebhookSecrets', () => {
 describe('parseSecretList', () => {
   it.each([
     ['a single secret', 'whsec_1', ['whsec_1']],
-    ['a comma-separated list', 'a, b ,c', ['a', 'b', 'c']],
+    ['a single secret with a pasted newline', 'whsec_1\n', ['whsec_1']],
+    ['a single secret with characters JSON would mind', 'whsec_a"b\\c:d', ['whsec_a"b\\c:d']],
     ['a JSON array', '["a","b"]', ['a', 'b']],
+    ['a JSON array of one secret that contains commas', '["whsec_a,b,c"]', ['whsec_a,b,c']],
+    ['a JSON array with blank entries', '["a", " ", "b "]', ['a', 'b']],
     ['a JSON object', '{"secrets":["a"]}', ['a']],
-    ['empty entries', 'a,,b,', ['a', 'b']],
+    ['nothing', '  ', []],
   ])('reads %s', (_name, value, expected) => {
     expect(parseSecretList(value)).toEqual(expected);
   });
 
-  it.each(['[1,2]', '{"secret":"a"}', '[not json'])('refuses %s', (value) => {
+  it('never splits a secret on a comma into two keys: a plain value with a comma is refused', () => {
+    expect(() => parseSecretList('whsec_a,whsec_b')).toThrow(
+      /contains a comma[\s\S]*JSON array of strings, e\.g\. \["whsec_new","whsec_old"\]/,
+    );
+  });
+
+  it('gives back a list written with JSON.stringify unchanged', () => {
+    const secrets = ['whsec_1', 'with,comma', 'with "quotes"'];
+    expect(parseSecretList(JSON.stringify(secrets))).toEqual(secrets);
+  });
+
+  it.each(['[1,2]', '{"secret":"a"}', '[not json', 'a, b'])('refuses %s', (value) => {
     expect(() => parseSecretList(value)).toThrow(WebhookSecretsUnavailableError);
   });
 });

@@ -8,30 +8,47 @@ export class WebhookSecretsUnavailableError extends Error {
   override readonly name = 'WebhookSecretsUnavailableError';
 }
 
+/** How a list of secrets is written: a JSON array of strings (what `JSON.stringify(secrets)` gives). */
+export const SECRET_LIST_FORMAT = 'a JSON array of strings, e.g. ["whsec_new","whsec_old"]';
+
 /**
- * Parses a secret value: a JSON array of strings, `{"secrets":[...]}`, or a comma-separated list.
- * Surrounding whitespace is dropped; empty entries are ignored.
+ * Parses a webhook secret value, from Secrets Manager or `OKEPAY_WEBHOOK_SECRETS`:
+ *
+ * - a JSON array of strings is the list (several secrets during a rotation); `{"secrets":[...]}` is read
+ *   the same way;
+ * - anything else is one secret, taken whole.
+ *
+ * A comma never separates secrets: an okePay secret may contain one, and splitting it would turn it into
+ * two "valid" keys. Because earlier versions read `a,b` as two secrets, a plain value with a comma is
+ * refused rather than guessed at: write it as a JSON array (`["a","b"]`, or `["a,b"]` for one secret).
+ * Surrounding whitespace is dropped (a pasted newline); empty entries of an array are ignored.
  */
 export function parseSecretList(value: string): string[] {
   const trimmed = value.trim();
-  let list: unknown = trimmed.split(',');
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (error) {
+  if (trimmed === '') return [];
+  if (!trimmed.startsWith('[') && !trimmed.startsWith('{')) {
+    if (trimmed.includes(',')) {
       throw new WebhookSecretsUnavailableError(
-        'The webhook secret value looks like JSON but does not parse',
-        {
-          cause: error,
-        },
+        'The webhook secret value contains a comma. A plain value is one secret, taken whole, and commas no ' +
+          `longer separate secrets: write the list as ${SECRET_LIST_FORMAT}, or a single secret that ` +
+          'contains a comma as a one-element array',
       );
     }
-    list = Array.isArray(parsed) ? parsed : (parsed as { secrets?: unknown }).secrets;
+    return [trimmed];
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch (error) {
+    throw new WebhookSecretsUnavailableError(
+      `The webhook secret value starts like JSON but does not parse: write the list as ${SECRET_LIST_FORMAT}`,
+      { cause: error },
+    );
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { secrets?: unknown }).secrets;
   if (!Array.isArray(list) || !list.every((entry) => typeof entry === 'string')) {
     throw new WebhookSecretsUnavailableError(
-      'The webhook secret value must be a comma-separated list, a JSON array of strings, or {"secrets":[...]}',
+      `The webhook secret value must be one secret, or ${SECRET_LIST_FORMAT} (or {"secrets":[...]})`,
     );
   }
   return list.map((entry) => entry.trim()).filter((entry) => entry.length > 0);
