@@ -3,6 +3,7 @@
  * event envelope targets receive. Error codes and messages are the ones EventBridge documents for
  * PutEventsResultEntry (InvalidArgument, MalformedDetail, ...) and returns for the request limits.
  */
+import { parse as parseLosslessJson, stringify as stringifyLosslessJson } from 'lossless-json';
 import type { JsonValue } from '../shared/event-pattern-matcher.ts';
 import { isJsonObject, type JsonObject, serializationError, validationError } from './event-bus-protocol.ts';
 
@@ -36,7 +37,10 @@ export type EventDetail = { [key: string]: JsonValue };
 export interface ValidEntry {
   source: string;
   detailType: string;
+  /** Parsed with JSON.parse: numbers are JS numbers, as the pattern matcher compares them. */
   detail: EventDetail;
+  /** The Detail as compact JSON whose numbers keep the digits the sender wrote (see {@link envelopeJson}). */
+  detailJson: string;
   resources: string[];
   time: Date;
 }
@@ -139,6 +143,7 @@ export function validateEntry(entry: PutEventsEntry, now: Date): ValidEntry | En
     source: entry.Source,
     detailType: entry.DetailType,
     detail,
+    detailJson: exactDetailJson(entry.Detail, detail),
     resources: entry.Resources ?? [],
     time,
   };
@@ -162,6 +167,23 @@ function parseDetail(detail: string): EventDetail | undefined {
   }
 }
 
+/**
+ * Detail as compact JSON with every number written as the sender wrote it: EventBridge hands targets
+ * the detail's numbers as sent (`9994456683762355345868`, `129.90`), where JSON.parse and
+ * JSON.stringify would print `9.994456683762355e+21` and `129.9`. A repeated key keeps its last value,
+ * as with JSON.parse, so targets get what the rules matched.
+ */
+function exactDetailJson(text: string, parsed: EventDetail): string {
+  try {
+    const exact = parseLosslessJson(text, null, { onDuplicateKey: ({ newValue }) => newValue });
+    return stringifyLosslessJson(exact) ?? JSON.stringify(parsed);
+  } catch {
+    // lossless-json recurses: a Detail nested deeper than its stack allows (JSON.parse took it) is
+    // written as parsed, numbers as JSON.stringify prints them.
+    return JSON.stringify(parsed);
+  }
+}
+
 /** Epoch seconds (the SDK's wire form) or an ISO 8601 string (a hand-written request). */
 export function parseEventTime(time: number | string): Date | undefined {
   const millis = typeof time === 'number' ? time * 1000 : Date.parse(time);
@@ -173,10 +195,18 @@ export function formatEventTime(time: Date): string {
   return `${time.toISOString().slice(0, 19)}Z`;
 }
 
+/**
+ * The exact detail JSON of each envelope this bus built, by its detail object. A side table rather than
+ * a field, so envelopes keep EventBridge's shape for rules, tests and JSON.stringify; it follows the
+ * detail object, so a shallow copy of an envelope keeps it.
+ */
+const detailJsonOf = new WeakMap<EventDetail, string>();
+
 export function toEnvelope(
   entry: ValidEntry,
   context: { id: string; account: string; region: string },
 ): EventEnvelope {
+  detailJsonOf.set(entry.detail, entry.detailJson);
   return {
     version: '0',
     id: context.id,
@@ -188,4 +218,17 @@ export function toEnvelope(
     resources: entry.resources,
     detail: entry.detail,
   };
+}
+
+/**
+ * The envelope as JSON, as EventBridge delivers it to a target: its detail's numbers keep the digits the
+ * publisher wrote. Write envelopes with this, not JSON.stringify, which prints the parsed numbers
+ * (`9.994456683762355e+21` for `9994456683762355345868`). An envelope this bus did not build is
+ * written with JSON.stringify.
+ */
+export function envelopeJson(envelope: EventEnvelope): string {
+  const detail = detailJsonOf.get(envelope.detail);
+  if (detail === undefined) return JSON.stringify(envelope);
+  const head = JSON.stringify({ ...envelope, detail: undefined });
+  return `${head.slice(0, -1)}${head === '{}' ? '' : ','}"detail":${detail}}`;
 }

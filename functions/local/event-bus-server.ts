@@ -35,7 +35,7 @@ import {
  * JSON-escaped), so a runaway client cannot fill memory.
  */
 // What callers of the server need, so they import from one module.
-export type { EventEnvelope, PutEventsEntry } from './event-bus-put-events.ts';
+export { type EventEnvelope, envelopeJson, type PutEventsEntry } from './event-bus-put-events.ts';
 export { type EventRule, type EventRuleDefinition, InvalidRuleError } from './event-bus-rules.ts';
 export type { EventBusFaults, EventListener, MatchListener, RuleMatch } from './event-bus-service.ts';
 

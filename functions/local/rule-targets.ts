@@ -10,7 +10,18 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parse as parseLosslessJson, stringify as stringifyLosslessJson } from 'lossless-json';
 import type { LocalTarget } from '../shared/rules/rule-file.ts';
+import { type EventEnvelope, envelopeJson } from './event-bus-put-events.ts';
+
+/** A line of the outbox: `{"id","rule","target","envelope"}`, the envelope as {@link envelopeJson} writes it. */
+interface OutboxEntry {
+  id: string;
+  rule: string;
+  target: LocalTarget;
+  /** Read back with lossless-json, so its numbers keep their digits when posted again. */
+  envelope: unknown;
+}
 
 export interface TargetDeliveryOptions {
   /** Where the http outbox lives (`outbox.jsonl`, `outbox-done.jsonl`); default `baseDir`. */
@@ -38,19 +49,26 @@ export class TargetDelivery {
     this.outboxDoneFile = join(options.outboxDir ?? options.baseDir, 'outbox-done.jsonl');
   }
 
-  deliver(rule: string, targets: readonly LocalTarget[], envelope: { id: string }): void {
+  /**
+   * Delivers a matched event to the rule's targets. Every target gets the envelope as
+   * {@link envelopeJson} writes it, so the detail's numbers keep the digits the publisher sent.
+   */
+  deliver(rule: string, targets: readonly LocalTarget[], envelope: EventEnvelope): void {
+    const json = envelopeJson(envelope);
     targets.forEach((target, index) => {
       if (target.type === 'http') {
         const id = `${envelope.id}/${rule}/${index}`;
-        // Synchronous on purpose: the entry is on disk before PutEvents answers the consumer.
-        appendFileSync(this.outboxFile, `${JSON.stringify({ id, rule, target, envelope })}\n`);
+        // Synchronous on purpose: the entry is on disk before PutEvents answers the consumer. The
+        // envelope's exact JSON is spliced in: JSON.stringify of the whole line would reprint its numbers.
+        const head = JSON.stringify({ id, rule, target });
+        appendFileSync(this.outboxFile, `${head.slice(0, -1)},"envelope":${json}}\n`);
         this.track(
           rule,
           target,
-          this.post(target.url, envelope).then(() => this.markDelivered(id)),
+          this.post(target.url, json).then(() => this.markDelivered(id)),
         );
       } else {
-        this.track(rule, target, this.deliverOne(rule, target, envelope));
+        this.track(rule, target, this.deliverOne(rule, target, json));
       }
     });
   }
@@ -66,24 +84,27 @@ export class TargetDelivery {
         ? readFileSync(this.outboxDoneFile, 'utf8').split('\n').filter(Boolean)
         : [],
     );
-    const pending: { id: string; rule: string; target: LocalTarget; envelope: { id: string } }[] = [];
+    const pending: { line: string; entry: OutboxEntry; body: string }[] = [];
     for (const line of readFileSync(this.outboxFile, 'utf8').split('\n')) {
       if (!line) continue;
       try {
-        const entry = JSON.parse(line) as (typeof pending)[number];
-        if (!done.has(entry.id)) pending.push(entry);
+        const entry = parseLosslessJson(line) as OutboxEntry;
+        const body = stringifyLosslessJson(entry.envelope);
+        if (!done.has(entry.id) && body !== undefined) pending.push({ line, entry, body });
       } catch {
         // A line cut short by the crash: its PutEvents never answered, so the consumer retries it.
       }
     }
-    writeFileSync(this.outboxFile, pending.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    // The lines are kept as written, so the envelopes' numbers stay as they were sent.
+    writeFileSync(this.outboxFile, pending.map(({ line }) => `${line}\n`).join(''));
     writeFileSync(this.outboxDoneFile, '');
-    for (const { id, rule, target, envelope } of pending) {
+    for (const { entry, body } of pending) {
+      const { id, rule, target } = entry;
       if (target.type === 'http') {
         this.track(
           rule,
           target,
-          this.post(target.url, envelope).then(() => this.markDelivered(id)),
+          this.post(target.url, body).then(() => this.markDelivered(id)),
         );
       }
     }
@@ -106,17 +127,17 @@ export class TargetDelivery {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async deliverOne(rule: string, target: LocalTarget, envelope: unknown): Promise<void> {
+  private async deliverOne(rule: string, target: LocalTarget, json: string): Promise<void> {
     switch (target.type) {
       case 'log': {
         const print = this.options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-        print(`[rule ${rule}] ${JSON.stringify(envelope)}`);
+        print(`[rule ${rule}] ${json}`);
         return;
       }
       case 'file':
-        return this.appendLine(resolve(this.options.baseDir, target.path), JSON.stringify(envelope));
+        return this.appendLine(resolve(this.options.baseDir, target.path), json);
       case 'http':
-        return this.post(target.url, envelope);
+        return this.post(target.url, json);
     }
   }
 
@@ -131,11 +152,11 @@ export class TargetDelivery {
     return next;
   }
 
-  private async post(url: string, envelope: unknown): Promise<void> {
+  /** POSTs `body`, the envelope's JSON text, retrying 429 and 5xx answers. */
+  private async post(url: string, body: string): Promise<void> {
     const maxAttempts = this.options.maxHttpAttempts ?? 10;
     const delay =
       this.options.retryDelayMs ?? ((attempt: number) => Math.min(30_000, 250 * 2 ** (attempt - 1)));
-    const body = JSON.stringify(envelope);
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       try {

@@ -69,6 +69,14 @@ describe('parseIpnBody', () => {
     ['KWD with 3 decimals', 'KWD', '12.345'],
     ['zero', 'EUR', '0'],
     ['12 integer digits', 'EUR', '999999999999.99'],
+    ['JPY with two zero decimals, as OKPAY writes every amount', 'JPY', '5400.00'],
+    ['EUR with a trailing zero past its 2 digits', 'EUR', '129.900'],
+    ['KWD with a trailing zero past its 3 digits', 'KWD', '12.3450'],
+    ['XCG (ISO 4217 since 2025, newer than the bundled table)', 'XCG', '129.90'],
+    ['CLF with 4 decimals', 'CLF', '1.2345'],
+    ['CLF with 11 integer digits and 4 decimals (15 digits in minor units)', 'CLF', '99999999999.9999'],
+    ['UYW with 4 decimals', 'UYW', '1000.5000'],
+    ['IQD with 3 decimals (ISO 4217; CLDR would say 0)', 'IQD', '1500.125'],
   ])('accepts an amount in %s', (_name, currency, amount) => {
     expect(issuesOf(ipnJson({ currency, amount: new RawNumber(amount) }))).toEqual([]);
   });
@@ -76,6 +84,32 @@ describe('parseIpnBody', () => {
   it.each([
     ['EUR with 3 decimals', 'EUR', new RawNumber('129.901'), 'amount', 'EUR allows at most 2 decimal digits'],
     ['JPY with decimals', 'JPY', new RawNumber('5400.5'), 'amount', 'JPY allows at most 0 decimal digits'],
+    ['JPY with non-zero digits past its exponent', 'JPY', new RawNumber('5400.50'), 'amount', '5400.50'],
+    [
+      'EUR with a non-zero third decimal',
+      'EUR',
+      new RawNumber('129.901'),
+      'amount',
+      'other than trailing zeros',
+    ],
+    [
+      'CLF with 12 integer digits (16 digits in minor units)',
+      'CLF',
+      new RawNumber('100000000000.0000'),
+      'amount',
+      'at most 15 digits in minor units',
+    ],
+    [
+      'UYW past 15 digits in minor units',
+      'UYW',
+      '999999999999',
+      'amount',
+      'at most 15 digits in minor units',
+    ],
+    ['silver', 'XAG', new RawNumber('1'), 'currency', 'not an ISO 4217 payment currency'],
+    ['the SDR', 'XDR', new RawNumber('1'), 'currency', 'not an ISO 4217 payment currency'],
+    ['the testing code', 'XTS', new RawNumber('1'), 'currency', 'not an ISO 4217 payment currency'],
+    ['the SUCRE', 'XSU', new RawNumber('1'), 'currency', 'not an ISO 4217 payment currency'],
     ['KWD with 4 decimals', 'KWD', new RawNumber('1.2345'), 'amount', 'KWD allows at most 3 decimal digits'],
     ['a negative amount', 'EUR', new RawNumber('-5.00'), 'amount', 'must not be negative'],
     ['an exponent', 'EUR', new RawNumber('1.2e3'), 'amount', 'no exponent'],
@@ -112,6 +146,70 @@ describe('parseIpnBody', () => {
     ['an attempt numbered 0', { attempts: [{ n: 0, acquirer: 'A', result: 'approved' }] }, 'attempts[0].n'],
   ])('rejects %s', (_name, overrides, path) => {
     expect(issuesOf(ipnJson(overrides)).map((issue) => issue.path)).toContain(path);
+  });
+
+  it.each([
+    ['a year-10000 instant', '9999-12-31T23:59:59-23:59'],
+    ['a year -1 instant', '0000-01-01T00:00:00+23:59'],
+  ])('rejects an occurred_at that is %s once in UTC', (_name, occurred_at) => {
+    expect(issuesOf(ipnJson({ occurred_at }))).toEqual([
+      {
+        path: 'occurred_at',
+        message: expect.stringContaining('between 0000-01-01T00:00:00Z and 9999-12-31'),
+      },
+    ]);
+  });
+
+  it.each([
+    ['the first instant of year 0', '0000-01-01T00:00:00Z'],
+    ['the last instant of year 9999', '9999-12-31T23:59:59.999Z'],
+    ['a late offset that stays in year 9999', '9999-12-31T00:00:00-23:59'],
+  ])('accepts an occurred_at at %s', (_name, occurred_at) => {
+    expect(issuesOf(ipnJson({ occurred_at }))).toEqual([]);
+  });
+
+  it.each([
+    ['a 65-character attempt code', { code: 'c'.repeat(65) }, 'attempts[0].code', 'at most 64'],
+    [
+      'a 65-digit numeric attempt code',
+      { code: new RawNumber('9'.repeat(65)) },
+      'attempts[0].code',
+      'at most 64',
+    ],
+    ['a 129-character acquirer', { acquirer: 'a'.repeat(129) }, 'attempts[0].acquirer', 'at most 128'],
+    ['a 65-character result', { result: 'r'.repeat(65) }, 'attempts[0].result', 'at most 64'],
+    ['an attempt numbered 10000', { n: 10_000 }, 'attempts[0].n', 'at most 9999'],
+    ['a lone surrogate in the acquirer', { acquirer: 'ACQ-\ud800' }, 'attempts[0].acquirer', 'Unicode'],
+  ])('rejects %s, which the canonical event copies', (_name, fields, path, message) => {
+    const attempt = { n: 1, acquirer: 'ACQ-EU-1', result: 'approved', ...fields };
+    expect(issuesOf(ipnJson({ attempts: [attempt] }))).toContainEqual({
+      path,
+      message: expect.stringContaining(message),
+    });
+  });
+
+  it('rejects an order_ref with a lone surrogate (it is a DynamoDB key, which must be UTF-8)', () => {
+    // JSON.stringify writes the lone surrogate as the escape \udc00, as a sender could.
+    expect(issuesOf(ipnJson({ order_ref: 'ORDER-\udc00' }))).toContainEqual({
+      path: 'order_ref',
+      message: expect.stringContaining('Unicode'),
+    });
+  });
+
+  it('accepts an order_ref of emoji and accented text', () => {
+    expect(issuesOf(ipnJson({ order_ref: 'Bestellung-Müller-😀-€' }))).toEqual([]);
+  });
+
+  it('rejects a body nested deeper than 64 levels, with a reason', () => {
+    const deep = `${'['.repeat(64)}${']'.repeat(64)}`;
+    const body = ipnJson({ extra: 0 }).replace('"extra":0', `"extra":${deep}`);
+    expect(issuesOf(body)).toEqual([{ path: '', message: expect.stringContaining('64 levels') }]);
+  });
+
+  it('accepts unknown fields nested 63 levels deep, brackets inside strings aside', () => {
+    const deep = `${'['.repeat(62)}"[[[{{{"${']'.repeat(62)}`;
+    const body = ipnJson({ extra: 0 }).replace('"extra":0', `"extra":${deep}`);
+    expect(issuesOf(body)).toEqual([]);
   });
 
   it('accepts a 127-character order_ref (the OKPAY invoice limit)', () => {

@@ -1,8 +1,25 @@
 import { createHash } from 'node:crypto';
+import {
+  LosslessNumber,
+  parse as parseLosslessJson,
+  stringify as stringifyLosslessJson,
+} from 'lossless-json';
 import { describe, expect, it } from 'vitest';
+import { entrySize, MAX_PUT_EVENTS_BYTES } from '../../functions/shared/bus/event-bus.ts';
 import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
 import { statusFor, toCanonicalEvent } from '../../functions/shared/canonical/normalise.ts';
 import { paymentEventDetailSchema } from '../../functions/shared/canonical/payment-event.ts';
+import {
+  MAX_ACQUIRER_LENGTH,
+  MAX_ATTEMPT_CODE_LENGTH,
+  MAX_ATTEMPT_NUMBER,
+  MAX_ATTEMPT_RESULT_LENGTH,
+  MAX_ATTEMPTS,
+  MAX_EVENT_NAME_LENGTH,
+  MAX_ORDER_REF_LENGTH,
+  MAX_PAYMENT_ID_LENGTH,
+  parseIpnBody,
+} from '../../functions/shared/ipn/payload.ts';
 import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
 import { ipnJson, RawNumber } from '../helpers/ipn.ts';
 
@@ -35,7 +52,7 @@ describe('toCanonicalEvent', () => {
     expect(entry.source).toBe('okepay');
     expect(entry.detailType).toBe('payment.succeeded');
     expect(entry.time.toISOString()).toBe('2026-05-10T12:46:52.000Z');
-    expect(JSON.parse(entry.detail)).toEqual(detail);
+    expect(entry.detail).toBe(stringifyLosslessJson(detail));
   });
 
   it('uses a configured source', () => {
@@ -59,7 +76,7 @@ describe('toCanonicalEvent', () => {
       status: 'Completed',
       occurredAt: '2026-05-10T12:46:52.000Z',
       receivedAt: '2026-05-10T12:47:00.000Z',
-      raw: JSON.parse(ipnJson({ payment_id: 'pay_42', order_ref: 'ORDER-42' })),
+      raw: parseLosslessJson(ipnJson({ payment_id: 'pay_42', order_ref: 'ORDER-42' })),
     });
     expect(detail).not.toHaveProperty('replay');
   });
@@ -75,6 +92,12 @@ describe('toCanonicalEvent', () => {
     ['BHD', '0.001', '0.001', 1, 0.001, 3],
     ['CLF', '1.2345', '1.2345', 12345, 1.2345, 4],
     ['EUR', '999999999999.99', '999999999999.99', 99999999999999, 999999999999.99, 2],
+    ['JPY', '5400.00', '5400', 5400, 5400, 0],
+    ['EUR', '129.900', '129.90', 12990, 129.9, 2],
+    ['XCG', '129.90', '129.90', 12990, 129.9, 2],
+    ['IQD', '1500.125', '1500.125', 1500125, 1500.125, 3],
+    ['UYW', '1000.5', '1000.5000', 10005000, 1000.5, 4],
+    ['CLF', '99999999999.9999', '99999999999.9999', 999999999999999, 99999999999.9999, 4],
   ])(
     'writes %s %s as "%s", %i minor units and the number %d',
     (currency, sent, decimal, minorUnits, number, digits) => {
@@ -140,11 +163,68 @@ describe('toCanonicalEvent', () => {
     expect({ ...replayed.detail, replay: undefined }).toEqual({ ...live.detail, replay: undefined });
   });
 
+  it('carries every number of the payload into raw with the digits okePay sent', () => {
+    const numbers = {
+      transaction_id: '9994456683762355345868',
+      fee: '0.1000000000000000000001',
+      net: '129.90',
+      tiny: '1E-400',
+      huge: '1e400',
+      negative_zero: '-0',
+    };
+    const { detail, entry } = normalise({
+      ...Object.fromEntries(Object.entries(numbers).map(([key, text]) => [key, new RawNumber(text)])),
+      nested: {
+        list: [new RawNumber('12345678901234567890.10'), { deep: new RawNumber('3.14159265358979323846') }],
+      },
+    });
+    for (const [key, text] of Object.entries(numbers)) {
+      expect(entry.detail).toContain(`"${key}":${text}`);
+      expect(detail.raw?.[key]).toEqual(new LosslessNumber(text));
+    }
+    expect(entry.detail).toContain(
+      '"nested":{"list":[12345678901234567890.10,{"deep":3.14159265358979323846}]}',
+    );
+    expect(entry.detail).toContain('"amount":129.90,');
+  });
+
   it('leaves raw out of an event that would exceed the PutEvents size limit', () => {
     const { detail, entry } = normalise({ padding: 'x'.repeat(256 * 1024 - 300) });
     expect(detail.raw).toBeNull();
     expect(detail.rawOmitted).toBe('too_large');
     expect(Buffer.byteLength(entry.detail)).toBeLessThan(2048);
+  });
+
+  it('fits in one PutEvents entry at the worst case the payload schema allows, once raw is left out', () => {
+    // Every copied field at its longest, in the characters JSON writes longest: a control character is
+    // the 6-byte escape \u0001 (order_ref refuses them; '€' is its longest at 3 bytes).
+    const longest = (length: number) => '\u0001'.repeat(length);
+    const attempts = Array.from({ length: MAX_ATTEMPTS }, (_, index) => ({
+      n: MAX_ATTEMPT_NUMBER,
+      acquirer: longest(MAX_ACQUIRER_LENGTH),
+      result: index === 0 ? 'approved' : longest(MAX_ATTEMPT_RESULT_LENGTH),
+      code: longest(MAX_ATTEMPT_CODE_LENGTH),
+    }));
+    const body = ipnJson({
+      event: `payment.${'x'.repeat(MAX_EVENT_NAME_LENGTH - 'payment.'.length)}`,
+      payment_id: '~'.repeat(MAX_PAYMENT_ID_LENGTH),
+      order_ref: '€'.repeat(MAX_ORDER_REF_LENGTH),
+      amount: new RawNumber('999999999999.999'),
+      currency: 'KWD',
+      attempts,
+      padding: 'x'.repeat(MAX_PUT_EVENTS_BYTES),
+    });
+    expect(() => parseIpnBody(Buffer.from(body))).not.toThrow();
+
+    const { detail, entry } = toCanonicalEvent(stored(body, { revision: Number.MAX_SAFE_INTEGER }), {
+      source: 's'.repeat(256), // EventBridge's longest Source
+      replay: { replayId: 'r'.repeat(64), requestedAt: '2026-06-01T00:00:00.000Z' },
+    });
+
+    expect(detail.rawOmitted).toBe('too_large');
+    expect(detail.cascade?.attempts).toHaveLength(MAX_ATTEMPTS);
+    // Measured: 52,527 bytes, a fifth of the limit.
+    expect(entrySize(entry)).toBeLessThan(MAX_PUT_EVENTS_BYTES / 4);
   });
 
   it('throws for a stored body that is no longer a valid IPN', () => {

@@ -4,6 +4,7 @@
  * the committed files are what this module generates, so they cannot drift from the code.
  */
 import { createHash } from 'node:crypto';
+import { stringify as stringifyLosslessJson } from 'lossless-json';
 import { v5 as uuidv5 } from 'uuid';
 import * as z from 'zod';
 import { parseIpnBody } from '../ipn/payload.ts';
@@ -26,8 +27,24 @@ export function paymentEventJsonSchema(): Record<string, unknown> {
   };
 }
 
-/** A sample of what a subscriber receives for the IPN `body`, received 8 s after it occurred. */
+/**
+ * The sample file's text (`events/samples/<name>.json`): the envelope a subscriber receives for the IPN
+ * `body`, received 8 s after it occurred, with the numbers of `detail.raw` as okePay wrote them.
+ */
+export function sampleEnvelopeJson(name: string, body: Buffer): string {
+  return `${stringifyLosslessJson(exactSampleEnvelope(name, body), null, 2)}\n`;
+}
+
+/**
+ * The sample envelope as JSON.parse reads it (numbers as JS numbers: `129.90` in raw is 129.9), to
+ * compare with what a target received.
+ */
 export function sampleEnvelope(name: string, body: Buffer): PaymentEventEnvelope {
+  return JSON.parse(sampleEnvelopeJson(name, body)) as PaymentEventEnvelope;
+}
+
+/** `detail.raw` holds LosslessNumber values here; write it with lossless-json. */
+function exactSampleEnvelope(name: string, body: Buffer): PaymentEventEnvelope {
   const payload = parseIpnBody(body);
   const receivedAt = new Date(Date.parse(payload.occurred_at) + 8_000).toISOString();
   const stored: StoredEvent = {

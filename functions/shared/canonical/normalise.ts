@@ -2,7 +2,8 @@
  * Turns a stored okePay IPN into the canonical payment event. The consumer and the replay both use
  * this, so a replayed event is the live one plus the `replay` marker.
  */
-import { type BusEntry, entrySize, MAX_PUT_EVENTS_BYTES } from '../bus/event-bus.ts';
+import { parse as parseLosslessJson } from 'lossless-json';
+import { type BusEntry, detailJson, entrySize, MAX_PUT_EVENTS_BYTES } from '../bus/event-bus.ts';
 import { currencyMinorUnits } from '../ipn/currency.ts';
 import { formatMinorUnits, toMinorUnits } from '../ipn/money.ts';
 import { type IpnPayload, parseIpnBody } from '../ipn/payload.ts';
@@ -67,7 +68,9 @@ function cascadeOf(payload: IpnPayload): PaymentEventDetail['cascade'] {
  */
 export function toCanonicalEvent(stored: StoredEvent, options: NormaliseOptions): CanonicalEvent {
   const payload = parseIpnBody(stored.body);
-  const raw = JSON.parse(stored.body.toString('utf8')) as Record<string, unknown>;
+  // Read with lossless-json, as the ingest did: every number keeps the text okePay sent (a 22-digit
+  // transaction id, 129.90), as a LosslessNumber, and is written back as that text in `entry.detail`.
+  const raw = parseLosslessJson(stored.body.toString('utf8')) as Record<string, unknown>;
   const occurredAt = new Date(payload.occurred_at);
   const cascade = cascadeOf(payload);
   const detail: PaymentEventDetail = {
@@ -89,13 +92,15 @@ export function toCanonicalEvent(stored: StoredEvent, options: NormaliseOptions)
   const entry: BusEntry = {
     source: options.source,
     detailType: payload.event,
-    detail: JSON.stringify(detail),
+    detail: detailJson(detail),
     time: occurredAt,
   };
   if (entrySize(entry) > MAX_PUT_EVENTS_BYTES) {
-    // A body near the 256 KiB ingest limit cannot travel whole; the stored item keeps it.
+    // A body near the 256 KiB ingest limit cannot travel whole; the stored item keeps it. Without raw
+    // the event always fits: the payload schema bounds every field copied here (worst case measured in
+    // test/unit/normalise.test.ts).
     const trimmed: PaymentEventDetail = { ...detail, raw: null, rawOmitted: 'too_large' };
-    return { detail: trimmed, entry: { ...entry, detail: JSON.stringify(trimmed) } };
+    return { detail: trimmed, entry: { ...entry, detail: detailJson(trimmed) } };
   }
   return { detail, entry };
 }

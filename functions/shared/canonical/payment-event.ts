@@ -5,6 +5,7 @@
  * the JSON Schema in `events/schema/` and the samples in `events/samples/`.
  */
 import * as z from 'zod';
+import { MAX_MINOR_UNIT_DIGITS } from '../ipn/money.ts';
 import { SCHEMA_VERSION, TRANSACTION_STATUSES } from './constants.ts';
 
 const isoUtc = z.iso
@@ -53,7 +54,10 @@ export const paymentEventDetailSchema = z
           .number()
           .int()
           .min(0)
-          .describe('Integer amount in minor units, e.g. 12990 for 129.90 EUR'),
+          .max(10 ** MAX_MINOR_UNIT_DIGITS - 1)
+          .describe(
+            `Integer amount in minor units, e.g. 12990 for 129.90 EUR; at most ${MAX_MINOR_UNIT_DIGITS} digits, so exact as a JS number`,
+          ),
         number: z.number().min(0).describe('The amount as a JSON number, for EventBridge numeric matching'),
         minorUnitDigits: z
           .number()
@@ -91,7 +95,10 @@ export const paymentEventDetailSchema = z
     raw: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe('The original IPN payload; null only when it was too large to publish (see rawOmitted)'),
+      .describe(
+        'The original IPN payload, every number written as okePay sent it (129.90, a 22-digit transaction id: ' +
+          'read it with a lossless JSON parser to keep them); null only when it was too large to publish (see rawOmitted)',
+      ),
     rawOmitted: z
       .literal('too_large')
       .optional()

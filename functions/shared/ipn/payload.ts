@@ -7,7 +7,7 @@ import { isLosslessNumber, type LosslessNumber, parse as parseLosslessJson } fro
 import * as z from 'zod';
 import { currencyMinorUnits } from './currency.ts';
 import { InvalidPayloadError, type PayloadIssue } from './errors.ts';
-import { DECIMAL_AMOUNT, fractionDigits } from './money.ts';
+import { DECIMAL_AMOUNT, isWholeMinorUnits, MAX_MINOR_UNIT_DIGITS, toMinorUnits } from './money.ts';
 
 export const KNOWN_IPN_EVENTS = [
   'payment.pending',
@@ -18,13 +18,36 @@ export const KNOWN_IPN_EVENTS = [
 ] as const;
 export type KnownIpnEvent = (typeof KNOWN_IPN_EVENTS)[number];
 
+/*
+ * Bounds. Every field the canonical event copies from the payload is bounded, so that the canonical
+ * event always fits in a PutEvents entry even when `raw` has to be left out (see the worst-case test in
+ * test/unit/normalise.test.ts). A body outside them is answered 400 with the reason.
+ */
+export const MAX_EVENT_NAME_LENGTH = 64;
 export const MAX_ORDER_REF_LENGTH = 127;
 export const MAX_PAYMENT_ID_LENGTH = 128;
+export const MAX_ATTEMPTS = 32;
+export const MAX_ATTEMPT_NUMBER = 9999;
+export const MAX_ACQUIRER_LENGTH = 128;
+export const MAX_ATTEMPT_RESULT_LENGTH = 64;
+export const MAX_ATTEMPT_CODE_LENGTH = 64;
 /**
- * 12 integer digits plus at most 3 minor digits stay below 2^53, so every valid amount is also exact as
- * a JSON number and as a JS number of minor units.
+ * Integer digits of an amount. Together with {@link MAX_MINOR_UNIT_DIGITS} (which binds only for the
+ * 4-digit CLF and UYW: 11 integer digits there), every amount is exact as a JS number of minor units.
  */
 const MAX_INTEGER_DIGITS = 12;
+/**
+ * How deep a body may nest. PutEvents processes JSON "up to 1000 levels deep" and the IPN travels as
+ * `detail.raw`; no genuine IPN comes near this, and bounding it keeps the recursive parser far from
+ * its stack limit.
+ */
+export const MAX_NESTING_DEPTH = 64;
+/**
+ * The instants the canonical event's ISO 8601 UTC form can carry: `occurred_at` with an offset can
+ * fall outside the 4-digit years (`9999-12-31T23:59:59-23:59` is in year 10000).
+ */
+const EARLIEST_INSTANT = Date.parse('0000-01-01T00:00:00.000Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 
 const losslessNumber = z.custom<LosslessNumber>(isLosslessNumber, { message: 'expected a number' });
 
@@ -60,26 +83,46 @@ const amount = z
     }
   });
 
+/** With the `u` flag, a surrogate code unit matches only when it is not half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Text the canonical event copies: bounded, and well-formed Unicode. A `\ud800` escape in the JSON
+ * makes a lone surrogate, which has no UTF-8 form (DynamoDB keys and EventBridge need one).
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (no lone surrogate)');
+
 const attempt = z.looseObject({
   n: losslessNumber
     .transform((n) => Number(n.toString()))
-    .pipe(z.number().int('must be a whole number').min(1, 'must be 1 or more')),
-  acquirer: z.string().min(1, 'must not be empty').max(128),
-  result: z.string().min(1, 'must not be empty').max(64),
-  code: z.union([z.string(), losslessNumber.transform((n) => n.toString())]).optional(),
+    .pipe(
+      z
+        .number()
+        .int('must be a whole number')
+        .min(1, 'must be 1 or more')
+        .max(MAX_ATTEMPT_NUMBER, `must be at most ${MAX_ATTEMPT_NUMBER}`),
+    ),
+  acquirer: text(MAX_ACQUIRER_LENGTH).min(1, 'must not be empty'),
+  result: text(MAX_ATTEMPT_RESULT_LENGTH).min(1, 'must not be empty'),
+  code: z
+    .union([z.string(), losslessNumber.transform((n) => n.toString())])
+    .pipe(text(MAX_ATTEMPT_CODE_LENGTH))
+    .optional(),
 });
 
 export const ipnPayloadSchema = z
   .looseObject({
     event: z
       .string()
-      .max(64, 'must be at most 64 characters')
+      .max(MAX_EVENT_NAME_LENGTH, `must be at most ${MAX_EVENT_NAME_LENGTH} characters`)
       .regex(/^payment\.[a-z0-9_.-]+$/, 'must be a payment.* event name such as payment.succeeded'),
     payment_id: identifier(MAX_PAYMENT_ID_LENGTH),
-    order_ref: z
-      .string()
+    order_ref: text(MAX_ORDER_REF_LENGTH)
       .min(1, 'must not be empty')
-      .max(MAX_ORDER_REF_LENGTH, `must be at most ${MAX_ORDER_REF_LENGTH} characters`)
       // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
       .regex(/^[^\u0000-\u001F\u007F]+$/, 'must not contain control characters'),
     amount,
@@ -87,19 +130,33 @@ export const ipnPayloadSchema = z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an upper-case ISO 4217 code such as EUR')
       .refine((code) => currencyMinorUnits(code) !== undefined, 'is not an ISO 4217 payment currency'),
-    occurred_at: z.iso.datetime({
-      offset: true,
-      error: 'must be an ISO 8601 date-time, e.g. 2026-05-10T12:46:52Z',
-    }),
-    attempts: z.array(attempt).max(32).optional(),
+    occurred_at: z.iso
+      .datetime({
+        offset: true,
+        error: 'must be an ISO 8601 date-time, e.g. 2026-05-10T12:46:52Z',
+      })
+      .refine((value) => {
+        const instant = Date.parse(value);
+        return instant >= EARLIEST_INSTANT && instant <= LATEST_INSTANT;
+      }, 'must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once converted to UTC'),
+    attempts: z.array(attempt).max(MAX_ATTEMPTS, `must list at most ${MAX_ATTEMPTS} attempts`).optional(),
   })
   .superRefine((payload, ctx) => {
-    const digits = currencyMinorUnits(payload.currency);
-    if (digits !== undefined && fractionDigits(payload.amount) > digits) {
+    const { amount: sent, currency } = payload;
+    const digits = currencyMinorUnits(currency);
+    if (digits === undefined || !DECIMAL_AMOUNT.test(sent)) return;
+    if (!isWholeMinorUnits(sent, digits)) {
       ctx.addIssue({
         code: 'custom',
         path: ['amount'],
-        message: `${payload.currency} allows at most ${digits} decimal digits`,
+        message: `${currency} allows at most ${digits} decimal digits other than trailing zeros; ${sent} is not a whole number of its minor unit`,
+      });
+    } else if (toMinorUnits(sent, digits).toString().length > MAX_MINOR_UNIT_DIGITS) {
+      const limit = `1${'0'.repeat(MAX_MINOR_UNIT_DIGITS - digits)}`;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['amount'],
+        message: `${currency} amounts must be below ${limit}: at most ${MAX_MINOR_UNIT_DIGITS} digits in minor units, so that minorUnits is an exact integer`,
       });
     }
   });
@@ -116,6 +173,37 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/**
+ * Whether JSON text opens more than `max` arrays and objects inside one another. A scan of the text
+ * rather than of the parsed value, so a hostile body never reaches the recursive parser; malformed JSON
+ * is left for the parser to report.
+ */
+function nestsDeeperThan(json: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const char = json.charCodeAt(i);
+    if (inString) {
+      if (char === BACKSLASH) i++;
+      else if (char === QUOTE) inString = false;
+    } else if (char === QUOTE) {
+      inString = true;
+    } else if (char === OPEN_BRACKET || char === OPEN_BRACE) {
+      depth++;
+      if (depth > max) return true;
+    } else if (char === CLOSE_BRACKET || char === CLOSE_BRACE) {
+      depth--;
+    }
+  }
+  return false;
+}
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
 /** Decodes, parses and validates a raw IPN body; throws {@link InvalidPayloadError} with every issue. */
 export function parseIpnBody(rawBody: Buffer): IpnPayload {
   if (rawBody.subarray(0, 3).equals(UTF8_BOM)) {
@@ -128,6 +216,11 @@ export function parseIpnBody(rawBody: Buffer): IpnPayload {
     text = utf8.decode(rawBody);
   } catch (error) {
     throw new InvalidPayloadError([{ path: '', message: 'body is not valid UTF-8' }], { cause: error });
+  }
+  if (nestsDeeperThan(text, MAX_NESTING_DEPTH)) {
+    throw new InvalidPayloadError([
+      { path: '', message: `body nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep` },
+    ]);
   }
   let document: unknown;
   try {
