@@ -39,7 +39,7 @@ export type RecordOutcome =
   | { status: 'failed'; error: Error };
 
 export interface PublishQueuedIpnsDeps {
-  store: Pick<EventStore, 'readMany' | 'markPublished'>;
+  store: Pick<EventStore, 'readMany' | 'markPublished' | 'recordPublishFailure'>;
   bus: EventBus;
   eventSource: string;
   now: () => number;
@@ -165,7 +165,7 @@ export async function publishQueuedIpns(
         return;
       }
       try {
-        const first = await markPublishedWithRetry(event, deps);
+        const first = await markPublishedWithRetry(event, result.eventId, deps);
         if (!first) {
           // Already marked: by another consumer that published the same event at the same time
           // (subscribers got it twice, with the same detail.eventId), or by an earlier attempt of
@@ -189,6 +189,23 @@ export async function publishQueuedIpns(
     }),
   );
 
+  // For the payment's timeline (`okepay events show`): which stored events failed, when and why. Only
+  // failures cost this write; a failing store here must not change the records' outcomes.
+  const failedStored = [...storedById.values()].filter(
+    (event) => outcomeById.get(eventKeyId(event))?.status === 'failed',
+  );
+  await Promise.all(
+    failedStored.map(async (event) => {
+      const outcome = outcomeById.get(eventKeyId(event));
+      const reason = outcome?.status === 'failed' ? outcome.error.message : 'failed';
+      try {
+        await deps.store.recordPublishFailure(event, new Date(deps.now()).toISOString(), reason);
+      } catch (error) {
+        log.warn('Could not record a publish failure on the stored event', { ...keyOf(event), error });
+      }
+    }),
+  );
+
   for (const [messageId, key] of keyByMessage) {
     outcomes.set(
       messageId,
@@ -204,11 +221,15 @@ const MARK_ATTEMPTS = 5;
  * The event is on the bus: failing to mark it would fail the message and publish it again. A few
  * more tries of the cheap conditional update are worth it before accepting that duplicate.
  */
-async function markPublishedWithRetry(event: StoredEvent, deps: PublishQueuedIpnsDeps): Promise<boolean> {
+async function markPublishedWithRetry(
+  event: StoredEvent,
+  busEventId: string,
+  deps: PublishQueuedIpnsDeps,
+): Promise<boolean> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.store.markPublished(event, new Date(deps.now()).toISOString());
+      return await deps.store.markPublished(event, new Date(deps.now()).toISOString(), busEventId);
     } catch (error) {
       if (error instanceof StoredEventNotFoundError || attempt >= MARK_ATTEMPTS) throw error;
       await sleep(50 * 2 ** attempt);

@@ -142,6 +142,7 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
         httpStatus,
         issues,
         expiresAt: expiresAtFor(nowMs, settings.retentionDays),
+        ...hintsOf(request.rawBody),
       });
       metrics.addMetric(METRICS.ipnRejected, 'Count', 1);
       log.warn('Rejected a signed IPN that is not valid; it is kept and can be reprocessed', {
@@ -157,6 +158,23 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
     { payload, rawBody: request.rawBody, bodySha256, signatureTimestamp, receivedAt },
     deps,
   );
+}
+
+/**
+ * `payment_id` and `event` of a refused body, when it is JSON enough to read them: so the rejected
+ * record shows on its payment's timeline. Best effort; the body may be anything.
+ */
+function hintsOf(rawBody: Buffer): { paymentIdHint?: string; eventHint?: string } {
+  try {
+    const parsed = JSON.parse(rawBody.toString('utf8')) as { payment_id?: unknown; event?: unknown };
+    const text = (value: unknown) =>
+      typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : undefined;
+    const paymentIdHint = text(parsed.payment_id);
+    const eventHint = text(parsed.event);
+    return { ...(paymentIdHint ? { paymentIdHint } : {}), ...(eventHint ? { eventHint } : {}) };
+  } catch {
+    return {};
+  }
 }
 
 const expiresAtFor = (fromMs: number, days: number) => Math.floor(fromMs / 1000) + days * DAY_SECONDS;
@@ -200,6 +218,8 @@ export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Pr
         nowMs,
         Math.max(settings.dedupRetentionDays ?? DEFAULT_DEDUP_RETENTION_DAYS, settings.retentionDays),
       ),
+      deliveredAt: new Date(nowMs).toISOString(),
+      signatureSkewSeconds: ipn.signatureTimestamp - Math.floor(nowMs / 1000),
     },
     Math.floor(nowMs / 1000),
   );

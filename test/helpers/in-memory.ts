@@ -23,6 +23,7 @@ import {
   type EventStore,
   eventKeyId,
   keyOf,
+  type PaymentRecord,
   type PutIfAbsentResult,
   type RejectedIpn,
   type SeenResult,
@@ -67,9 +68,13 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
     const existing = this.markers.get(id);
     if (!existing) {
       this.markers.set(id, { ...marker });
+      this.deliveries.set(id, { count: 1, last: marker.deliveredAt });
       return 'new';
     }
-    return existing.bodyExpiresAt > nowSeconds ? 'stored' : 'expired';
+    if (existing.bodyExpiresAt <= nowSeconds) return 'expired';
+    const seen = this.deliveries.get(id);
+    this.deliveries.set(id, { count: (seen?.count ?? 0) + 1, last: marker.deliveredAt });
+    return 'stored';
   }
 
   async recordRejected(rejected: RejectedIpn): Promise<void> {
@@ -99,14 +104,56 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
     return { events, unreadable };
   }
 
-  async markPublished(key: EventKey, at: string): Promise<boolean> {
+  async markPublished(key: EventKey, at: string, busEventId?: string): Promise<boolean> {
     const item = this.items.get(eventKeyId(key));
     if (!item) throw new StoredEventNotFoundError(eventKeyId(key));
     if (item.status === 'published') return false;
     item.status = 'published';
     item.publishedAt = at;
+    if (busEventId) item.busEventId = busEventId;
     return true;
   }
+
+  readonly failures = new Map<string, { at: string; reason: string; count: number }>();
+  async recordPublishFailure(key: EventKey, at: string, reason: string): Promise<void> {
+    const item = this.items.get(eventKeyId(key));
+    if (!item || item.status !== 'received') return;
+    const previous = this.failures.get(eventKeyId(key));
+    this.failures.set(eventKeyId(key), { at, reason, count: (previous?.count ?? 0) + 1 });
+  }
+
+  async paymentRecord(paymentId: string): Promise<PaymentRecord> {
+    return {
+      events: [...this.items.values()]
+        .filter((item) => item.paymentId === paymentId)
+        .map((item) => {
+          const failure = this.failures.get(eventKeyId(item));
+          const sweep = this.sweeps.get(eventKeyId(item));
+          return {
+            ...clone(item),
+            ...(failure
+              ? { failureCount: failure.count, lastFailureAt: failure.at, lastFailureReason: failure.reason }
+              : {}),
+            ...(sweep ? { sweptAt: sweep.sweptAt, sweepCount: sweep.sweepCount } : {}),
+          };
+        }),
+      markers: [...this.markers.values()]
+        .filter((marker) => marker.paymentId === paymentId)
+        .map((marker) => ({
+          paymentId: marker.paymentId,
+          event: marker.event,
+          contentSha256: marker.contentSha256,
+          bodyExpiresAt: marker.bodyExpiresAt,
+          deliveryCount: this.deliveries.get(`${eventKeyId(marker)}@${marker.contentSha256}`)?.count ?? 1,
+          firstDeliveredAt: marker.deliveredAt,
+          lastDeliveredAt:
+            this.deliveries.get(`${eventKeyId(marker)}@${marker.contentSha256}`)?.last ?? marker.deliveredAt,
+          lastSignatureSkewSeconds: marker.signatureSkewSeconds,
+        })),
+    };
+  }
+
+  readonly deliveries = new Map<string, { count: number; last: string }>();
 
   async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {
     const entries: StateEntry[] =

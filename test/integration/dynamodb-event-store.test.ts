@@ -108,6 +108,8 @@ describe('DynamoDbEventStore', () => {
       contentSha256: '1'.repeat(64),
       bodyExpiresAt: 1_000,
       expiresAt: 9_000,
+      deliveredAt: '2026-05-10T12:47:00.000Z',
+      signatureSkewSeconds: -2,
     };
     await expect(store.rememberSeen(marker, 500)).resolves.toBe('new');
     // A later delivery does not push the body's expiry out.
@@ -116,6 +118,57 @@ describe('DynamoDbEventStore', () => {
     await expect(store.rememberSeen({ ...marker, contentSha256: '2'.repeat(64) }, 1_000)).resolves.toBe(
       'new',
     );
+  });
+
+  it("returns a payment's events with their history and the deliveries of each content", async () => {
+    const first = storedEvent({ paymentId: 'pay_record' });
+    await store.putIfAbsent(first);
+    const marker = {
+      paymentId: 'pay_record',
+      event: 'payment.succeeded',
+      contentSha256: '3'.repeat(64),
+      bodyExpiresAt: 5_000,
+      expiresAt: 9_000,
+      signatureSkewSeconds: -1,
+    };
+    await store.rememberSeen({ ...marker, deliveredAt: '2026-05-10T12:47:00.000Z' }, 100);
+    await store.rememberSeen(
+      { ...marker, deliveredAt: '2026-05-10T12:49:00.000Z', signatureSkewSeconds: -4 },
+      100,
+    );
+    await store.recordPublishFailure(
+      first,
+      '2026-05-10T12:47:10.000Z',
+      'PutEvents failed: ThrottlingException',
+    );
+    await store.markPublished(first, '2026-05-10T12:47:20.000Z', 'bus-event-1');
+    // Once published, a failure is no longer recorded.
+    await store.recordPublishFailure(first, '2026-05-10T12:48:00.000Z', 'late');
+
+    const record = await store.paymentRecord('pay_record');
+
+    expect(record.markers).toEqual([
+      {
+        paymentId: 'pay_record',
+        event: 'payment.succeeded',
+        contentSha256: '3'.repeat(64),
+        bodyExpiresAt: 5_000,
+        deliveryCount: 2,
+        firstDeliveredAt: '2026-05-10T12:47:00.000Z',
+        lastDeliveredAt: '2026-05-10T12:49:00.000Z',
+        lastSignatureSkewSeconds: -4,
+      },
+    ]);
+    expect(record.events).toMatchObject([
+      {
+        paymentId: 'pay_record',
+        status: 'published',
+        busEventId: 'bus-event-1',
+        failureCount: 1,
+        lastFailureAt: '2026-05-10T12:47:10.000Z',
+        lastFailureReason: 'PutEvents failed: ThrottlingException',
+      },
+    ]);
   });
 
   it('returns an item that cannot be read apart, and reads the others', async () => {

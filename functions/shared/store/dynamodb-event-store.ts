@@ -17,10 +17,13 @@ import {
   type EventKey,
   type EventStore,
   eventKeyId,
+  type PaymentRecord,
+  type PublishHistory,
   type PutIfAbsentResult,
   type RejectedIpn,
   type SeenResult,
   STORED_EVENT_STATUSES,
+  type StoredDedupMarker,
   type StoredEvent,
   type StoredEventStatus,
   type StoredRejectedIpn,
@@ -149,11 +152,41 @@ function fromItem(item: Item): StoredEvent {
     occurredAt: str(item, 'occurredAt'),
     status,
     ...(item.publishedAt?.S ? { publishedAt: item.publishedAt.S } : {}),
+    ...(item.busEventId?.S ? { busEventId: item.busEventId.S } : {}),
     // Items written before revisions existed have no `revision`: they are first copies.
     revision: num(item, 'revision', 1),
     conflictCount: num(item, 'conflictCount', 0),
     ...(item.reprocessedFrom?.S ? { reprocessedFrom: item.reprocessedFrom.S } : {}),
     expiresAt: num(item, TTL_ATTRIBUTE),
+  };
+}
+
+function historyOf(item: Item): PublishHistory {
+  return {
+    ...(item.statusChangedAt?.S ? { statusChangedAt: item.statusChangedAt.S } : {}),
+    ...(item.sweptAt?.S ? { sweptAt: item.sweptAt.S } : {}),
+    ...(item.sweepCount?.N ? { sweepCount: Number(item.sweepCount.N) } : {}),
+    ...(item.failureCount?.N ? { failureCount: Number(item.failureCount.N) } : {}),
+    ...(item.lastFailureAt?.S ? { lastFailureAt: item.lastFailureAt.S } : {}),
+    ...(item.lastFailureReason?.S ? { lastFailureReason: item.lastFailureReason.S } : {}),
+  };
+}
+
+function markerOf(item: Item): StoredDedupMarker | undefined {
+  const pk = item[TABLE_KEYS.partitionKey]?.S ?? '';
+  const sk = item[TABLE_KEYS.sortKey]?.S ?? '';
+  const match = /^SEEN#(.+)#([0-9a-f]{64})$/.exec(sk);
+  if (!pk.startsWith(PAYMENT_PREFIX) || !match) return undefined;
+  return {
+    paymentId: pk.slice(PAYMENT_PREFIX.length),
+    event: match[1] ?? '',
+    contentSha256: match[2] ?? '',
+    bodyExpiresAt: Number(item.bodyExpiresAt?.N ?? 0),
+    // Markers written before deliveries were counted stand for one delivery.
+    deliveryCount: Number(item.deliveryCount?.N ?? 1),
+    ...(item.firstDeliveredAt?.S ? { firstDeliveredAt: item.firstDeliveredAt.S } : {}),
+    ...(item.lastDeliveredAt?.S ? { lastDeliveredAt: item.lastDeliveredAt.S } : {}),
+    ...(item.lastSkewSeconds?.N ? { lastSignatureSkewSeconds: Number(item.lastSkewSeconds.N) } : {}),
   };
 }
 
@@ -183,6 +216,8 @@ function fromRejectedItem(item: Item): StoredRejectedIpn {
     issues: parseIssues(item.issues?.S),
     expiresAt: num(item, TTL_ATTRIBUTE),
     status,
+    ...(item.paymentIdHint?.S ? { paymentIdHint: item.paymentIdHint.S } : {}),
+    ...(item.eventHint?.S ? { eventHint: item.eventHint.S } : {}),
     ...(item.reprocessedAt?.S ? { reprocessedAt: item.reprocessedAt.S } : {}),
     ...(asPaymentId && asEvent
       ? {
@@ -214,6 +249,7 @@ function stateEntryOf(state: AttentionState, item: Item): StateEntry | undefined
     ...(item.issues?.S ? { issues: parseIssues(item.issues.S) } : {}),
     ...(item.sweptAt?.S ? { sweptAt: item.sweptAt.S } : {}),
     sweepCount: Number(item.sweepCount?.N ?? 0),
+    ...(item.paymentIdHint?.S ? { paymentIdHint: item.paymentIdHint.S } : {}),
   };
 }
 
@@ -291,14 +327,21 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
           },
           // if_not_exists: a redelivery must not push the first copy's expiry further out. The condition
           // fails only for a marker whose body has expired: that content was stored and is gone.
+          // The marker also counts the deliveries of its content, for the payment's timeline: no extra
+          // write, this update happens on every delivery anyway.
           UpdateExpression:
-            'SET bodyExpiresAt = if_not_exists(bodyExpiresAt, :body), #ttl = if_not_exists(#ttl, :ttl)',
+            'SET bodyExpiresAt = if_not_exists(bodyExpiresAt, :body), #ttl = if_not_exists(#ttl, :ttl), ' +
+            'firstDeliveredAt = if_not_exists(firstDeliveredAt, :at), lastDeliveredAt = :at, ' +
+            'lastSkewSeconds = :skew ADD deliveryCount :one',
           ConditionExpression: 'attribute_not_exists(#pk) OR bodyExpiresAt > :now',
           ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#ttl': TTL_ATTRIBUTE },
           ExpressionAttributeValues: {
             ':body': { N: String(marker.bodyExpiresAt) },
             ':ttl': { N: String(marker.expiresAt) },
             ':now': { N: String(nowSeconds) },
+            ':at': { S: marker.deliveredAt },
+            ':skew': { N: String(marker.signatureSkewSeconds) },
+            ':one': { N: '1' },
           },
           ReturnValues: 'UPDATED_OLD',
         }),
@@ -330,6 +373,8 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
             receivedDay: { S: receivedDayKey(rejected.receivedAt) },
             receivedKey: { S: `${rejected.receivedAt}#${pk}#${REJECTED_SORT_KEY}` },
             [STATE_INDEX.partitionKey]: { S: REJECTED_STATE },
+            ...(rejected.paymentIdHint ? { paymentIdHint: { S: rejected.paymentIdHint } } : {}),
+            ...(rejected.eventHint ? { eventHint: { S: rejected.eventHint } } : {}),
           },
           // The same invalid body sent again keeps its first record.
           ConditionExpression: 'attribute_not_exists(#pk)',
@@ -387,14 +432,14 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
     return { events, unreadable };
   }
 
-  async markPublished(key: EventKey, at: string): Promise<boolean> {
+  async markPublished(key: EventKey, at: string, busEventId?: string): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(key),
           // Leaving the pending state: the sweeper no longer sees it.
-          UpdateExpression: 'SET #status = :published, publishedAt = :at REMOVE #state',
+          UpdateExpression: `SET #status = :published, publishedAt = :at${busEventId ? ', busEventId = :bus' : ''} REMOVE #state`,
           // Only the first publisher marks the item; a second one learns it was a redelivery.
           ConditionExpression: 'attribute_exists(#pk) AND #status <> :published',
           ExpressionAttributeNames: {
@@ -402,7 +447,11 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
             '#status': 'status',
             '#state': STATE_INDEX.partitionKey,
           },
-          ExpressionAttributeValues: { ':published': { S: 'published' }, ':at': { S: at } },
+          ExpressionAttributeValues: {
+            ':published': { S: 'published' },
+            ':at': { S: at },
+            ...(busEventId ? { ':bus': { S: busEventId } } : {}),
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -415,6 +464,65 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
       if (!existing) throw new StoredEventNotFoundError(eventKeyId(key));
       return false;
     }
+  }
+
+  async recordPublishFailure(key: EventKey, at: string, reason: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          UpdateExpression: 'SET lastFailureAt = :at, lastFailureReason = :reason ADD failureCount :one',
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :received',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':at': { S: at },
+            ':reason': { S: reason.slice(0, 500) },
+            ':one': { N: '1' },
+            ':received': { S: 'received' },
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new StoreUnavailableError('UpdateItem', { cause: error });
+    }
+  }
+
+  async paymentRecord(paymentId: string): Promise<PaymentRecord> {
+    const record: PaymentRecord = { events: [], markers: [] };
+    let startKey: Item | undefined;
+    do {
+      let page: QueryCommandOutput;
+      try {
+        page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ConsistentRead: true,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+            ExpressionAttributeValues: { ':pk': { S: paymentKey(paymentId) } },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        throw new StoreUnavailableError('Query', { cause: error });
+      }
+      for (const item of page.Items ?? []) {
+        const marker = markerOf(item);
+        if (marker) {
+          record.markers.push(marker);
+        } else if (eventKeyOfItem(item)) {
+          try {
+            record.events.push({ ...fromItem(item), ...historyOf(item) });
+          } catch {
+            // An unreadable item is shown by the consumer's and the DLQ's reports, not here.
+          }
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return record;
   }
 
   async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {

@@ -24,6 +24,8 @@ export interface StateEntry {
   issues?: { path: string; message: string }[];
   sweptAt?: string;
   sweepCount: number;
+  /** Rejected items: the payment id the refused body seemed to carry. */
+  paymentIdHint?: string;
 }
 
 export interface ListStateOptions {

@@ -36,6 +36,8 @@ export interface StoredEvent extends EventKey {
   occurredAt: string;
   status: StoredEventStatus;
   publishedAt?: string;
+  /** EventBridge's id of the publish that marked it (live publishes only, not replays). */
+  busEventId?: string;
   /**
    * 1 for the first copy under `paymentId` + `event`; 2, 3... for later bodies with different content,
    * in the order they arrived. A number can be skipped when a delivery fails halfway; the `eventId`
@@ -60,6 +62,9 @@ export interface RejectedIpn {
   httpStatus: number;
   issues: { path: string; message: string }[];
   expiresAt: number;
+  /** `payment_id` and `event` as far as the refused body could be read, to find it by payment. */
+  paymentIdHint?: string;
+  eventHint?: string;
 }
 
 /** A rejected IPN as stored: waiting, or reprocessed into a stored event. */
@@ -88,6 +93,36 @@ export interface DedupMarker extends EventKey {
   bodyExpiresAt: number;
   /** Epoch seconds: when the marker itself expires (TTL). */
   expiresAt: number;
+  /** This delivery: when it was received, and its signature timestamp minus that time, in seconds. */
+  deliveredAt: string;
+  signatureSkewSeconds: number;
+}
+
+/** A dedup marker as stored: how often its content was delivered, when first and last. */
+export interface StoredDedupMarker extends EventKey {
+  contentSha256: string;
+  bodyExpiresAt: number;
+  deliveryCount: number;
+  firstDeliveredAt?: string;
+  lastDeliveredAt?: string;
+  lastSignatureSkewSeconds?: number;
+}
+
+/** Everything the table holds under one payment id, for its timeline. */
+export interface PaymentRecord {
+  /** First copies and revisions, with their bodies. */
+  events: (StoredEvent & PublishHistory)[];
+  markers: StoredDedupMarker[];
+}
+
+/** What the stored item says of its way to the bus besides its status. */
+export interface PublishHistory {
+  statusChangedAt?: string;
+  sweptAt?: string;
+  sweepCount?: number;
+  failureCount?: number;
+  lastFailureAt?: string;
+  lastFailureReason?: string;
 }
 
 /** What the marker said about a body content: never seen, seen and stored, or seen and expired. */
@@ -118,7 +153,11 @@ export interface EventStore {
    * Marks an item published. Returns false when it was already published (another delivery got
    * there first); throws when the item does not exist.
    */
-  markPublished(key: EventKey, at: string): Promise<boolean>;
+  markPublished(key: EventKey, at: string, busEventId?: string): Promise<boolean>;
+  /** Notes a failed publish attempt on an item still unpublished (for the timeline); best effort. */
+  recordPublishFailure(key: EventKey, at: string, reason: string): Promise<void>;
+  /** The first copies, revisions and dedup markers of one payment (consistent). */
+  paymentRecord(paymentId: string): Promise<PaymentRecord>;
 }
 
 export const eventKeyId = (key: EventKey) =>

@@ -52,6 +52,7 @@ export const STATE_INDEX_PROJECTED_ATTRIBUTES = [
   'issues',
   'sweptAt',
   'sweepCount',
+  'paymentIdHint',
 ] as const;
 /** Partitions of the pending state: each DynamoDB partition takes about 1,000 writes/s. */
 export const PENDING_SHARDS = 16;
