@@ -5,6 +5,8 @@ import {
   INDEX_PROJECTED_ATTRIBUTES,
   ORDER_REF_INDEX,
   RECEIVED_DAY_INDEX,
+  STATE_INDEX,
+  STATE_INDEX_PROJECTED_ATTRIBUTES,
   TABLE_KEYS,
   TTL_ATTRIBUTE,
 } from '../functions/shared/store/table-design.ts';
@@ -39,5 +41,15 @@ export function createEventsTable(scope: Construct, id: string): Table {
       nonKeyAttributes: [...INDEX_PROJECTED_ATTRIBUTES],
     });
   }
+  // Sparse: only items that wait for something (pending, held, rejected) carry `stateKey`, so the
+  // sweeper, the gauges and the operator's lists read a few items instead of the whole table.
+  // Items stored before this index existed have no `stateKey` and are not in it.
+  table.addGlobalSecondaryIndex({
+    indexName: STATE_INDEX.name,
+    partitionKey: { name: STATE_INDEX.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: STATE_INDEX.sortKey, type: AttributeType.STRING },
+    projectionType: ProjectionType.INCLUDE,
+    nonKeyAttributes: [...STATE_INDEX_PROJECTED_ATTRIBUTES],
+  });
   return table;
 }

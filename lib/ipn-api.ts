@@ -1,13 +1,21 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRIC_NAMESPACE } from '../functions/shared/observability.ts';
 
 /** The path okePay posts to. */
 export const IPN_PATH = '/okepay/ipn';
+
+/**
+ * Requests the API answered 429 (its throttling), counted from the access log: HTTP APIs publish no
+ * metric of their own for it. Dimension `ApiId`, so two stacks in one account keep separate counts.
+ */
+export const THROTTLED_REQUESTS_METRIC = 'ApiThrottledRequests';
 
 export interface IpnApiProps {
   readonly ingest: IFunction;
@@ -22,6 +30,7 @@ export interface IpnApiProps {
  * "-" for a missing number, which unquoted would break the JSON.
  */
 const ACCESS_LOG_FIELDS = {
+  apiId: '$context.apiId',
   requestId: '$context.requestId',
   requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',
@@ -43,6 +52,8 @@ export class IpnApi extends Construct {
   readonly accessLogs: LogGroup;
   /** The full URL to give okePay. */
   readonly ipnUrl: string;
+  /** Requests answered 429 per 5 minutes (Sum), from the access log. */
+  readonly throttledRequests: Metric;
 
   constructor(scope: Construct, id: string, props: IpnApiProps) {
     super(scope, id);
@@ -78,6 +89,23 @@ export class IpnApi extends Construct {
         destination: new LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
+    });
+
+    // Every value of the access log is quoted (see ACCESS_LOG_FIELDS), hence the string comparison.
+    new MetricFilter(this, 'ThrottledRequestsFilter', {
+      logGroup: this.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: METRIC_NAMESPACE,
+      metricName: THROTTLED_REQUESTS_METRIC,
+      metricValue: '1',
+      dimensions: { ApiId: '$.apiId' },
+    });
+    this.throttledRequests = new Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: THROTTLED_REQUESTS_METRIC,
+      dimensionsMap: { ApiId: this.api.apiId },
+      statistic: Stats.SUM,
+      period: Duration.minutes(5),
     });
 
     // The $default stage is served at the API's root, without a stage segment.

@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
 import { type CfnElement, CfnOutput, Duration, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import { DEFAULT_RULES_DIR } from '../functions/shared/rules/rule-file.ts';
+import { paymentKey, STATE_INDEX } from '../functions/shared/store/table-design.ts';
 import { AuditedRules, readRuleFiles } from './audited-rules.ts';
 import { EventSchemas, readSchemaFiles } from './event-schemas.ts';
 import { createEventsTable } from './events-table.ts';
@@ -17,6 +20,7 @@ import {
   type PipelineSettingsInput,
   resolvePipelineSettings,
   SETTINGS_CONTEXT_KEY,
+  visibilityTimeoutSeconds,
 } from './pipeline-settings.ts';
 import { SERVICE_NAMES } from './service-names.ts';
 import { webhookSecret } from './webhook-secret.ts';
@@ -56,8 +60,7 @@ export class OkePayPipelineStack extends Stack {
     const maxBatchingWindow = Duration.seconds(settings.maxBatchingWindowSeconds);
     const queues = new IpnQueues(this, 'IpnQueues', {
       maxReceiveCount: settings.maxReceiveCount,
-      consumerTimeout,
-      maxBatchingWindow,
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(settings)),
     });
     const secret = webhookSecret(this, 'WebhookSecret', settings.webhookSecretArn);
     const events = new PaymentEventBus(this, 'PaymentEvents', {
@@ -82,13 +85,16 @@ export class OkePayPipelineStack extends Stack {
         OKEPAY_SIGNATURE_SCHEME: settings.signatureScheme,
         OKEPAY_SIGNATURE_TOLERANCE_SECONDS: String(settings.signatureToleranceSeconds),
         OKEPAY_RETENTION_DAYS: String(settings.eventRetentionDays),
+        OKEPAY_DEDUP_RETENTION_DAYS: String(settings.dedupRetentionDays),
+        OKEPAY_REVISION_POLICY: settings.revisionPolicy,
       },
     });
     ingest.role.addToPolicy(
       new PolicyStatement({
         sid: 'StoreIpns',
         effect: Effect.ALLOW,
-        // Conditional put of a new IPN, read of the existing one on redelivery, conflict count update.
+        // Conditional put of a new IPN (and of its revision or dedup marker), read of the existing one on
+        // redelivery, revision count update.
         actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [table.tableArn],
       }),
@@ -201,6 +207,58 @@ export class OkePayPipelineStack extends Stack {
         'exactly the indexes of that one table.',
     });
 
+    // Finds stored events still unpublished after the grace period and enqueues them again; publishes
+    // the gauges of the items waiting for someone (held revisions, rejected IPNs, stuck events).
+    const sweeper = new PipelineFunction(this, 'Sweeper', {
+      entry: 'functions/sweeper/handler.ts',
+      description: 'Enqueues stored okePay events left unpublished again; reports what waits for an operator',
+      serviceName: SERVICE_NAMES.sweeper,
+      // One run should end before the next starts; the handler enqueues at most 1,000 items a run.
+      timeout: Duration.minutes(Math.min(settings.sweepIntervalMinutes, 5)),
+      settings,
+      environment: {
+        TABLE_NAME: table.tableName,
+        QUEUE_URL: queues.queue.queueUrl,
+        OKEPAY_SWEEP_GRACE_SECONDS: String(settings.sweepGraceMinutes * 60),
+      },
+    });
+    sweeper.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReadStateIndex',
+        effect: Effect.ALLOW,
+        // List pending items and count held and rejected ones: the sparse state index only.
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${STATE_INDEX.name}`],
+      }),
+    );
+    sweeper.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'RecordSweeps',
+        effect: Effect.ALLOW,
+        // Records sweptAt/sweepCount on a pending stored event; payment items only, never a rejected
+        // body or a replay's progress.
+        actions: ['dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [paymentKey('*')] } },
+      }),
+    );
+    sweeper.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'EnqueueStuckIpns',
+        effect: Effect.ALLOW,
+        actions: ['sqs:SendMessage'],
+        resources: [queues.queue.queueArn],
+      }),
+    );
+    // A failed run is not retried by Lambda: the next scheduled run is the retry, and a retry a minute
+    // or two later would only overlap it (SweeperErrors alarms on repeated failures).
+    sweeper.function.configureAsyncInvoke({ retryAttempts: 0 });
+    new Rule(this, 'SweeperSchedule', {
+      description: `Runs the okePay sweeper every ${settings.sweepIntervalMinutes} minutes`,
+      schedule: Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
+      targets: [new LambdaFunction(sweeper.function)],
+    });
+
     const api = new IpnApi(this, 'IpnApi', {
       ingest: ingest.function,
       rateLimit: settings.apiRateLimit,
@@ -215,8 +273,10 @@ export class OkePayPipelineStack extends Stack {
     const schemas = new EventSchemas(this, 'EventSchemas', schemaFiles);
     const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
+      apiThrottledRequests: api.throttledRequests,
       ingest: ingest.function,
       consumer: consumer.function,
+      sweeper: sweeper.function,
       queue: queues.queue,
       deadLetterQueue: queues.deadLetterQueue,
       bus: events.bus,
@@ -262,6 +322,10 @@ export class OkePayPipelineStack extends Stack {
       ReplayFunctionName: {
         value: replay.function.functionName,
         description: 'Lambda that replays stored events; invoke with a selection as JSON',
+      },
+      SweeperFunctionName: {
+        value: sweeper.function.functionName,
+        description: 'Lambda that enqueues stuck stored events again, on a schedule',
       },
       DashboardName: {
         value: monitoring.dashboard.dashboardName,

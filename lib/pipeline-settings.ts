@@ -8,6 +8,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { DEFAULT_DEDUP_RETENTION_DAYS, REVISION_POLICIES } from '../functions/ingest/receive-ipn.ts';
 import { DEFAULT_EVENT_SOURCE } from '../functions/shared/canonical/constants.ts';
 import { SIGNATURE_SCHEMES } from '../functions/shared/ipn/signature.ts';
 import { PipelineSettingsError } from './errors.ts';
@@ -55,6 +56,23 @@ const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(
 
 const accountId = matching(/^\d{12}$/, 'a 12-digit AWS account id');
 
+/**
+ * SQS deletes a dead letter 14 days after it was first sent to the IPN queue, which keeps messages
+ * 4 days: a message can reach the DLQ with only 10 days left, and the DLQ's age metric counts from
+ * its arrival there. The age alarm must leave at least a day of those 10 to act (lib/ipn-queues.ts).
+ */
+export const MAX_DEAD_LETTER_AGE_ALARM_HOURS = 9 * 24;
+
+/** SQS's visibility timeout for the consumer's queue: six times its timeout plus the batching window. */
+export function visibilityTimeoutSeconds(settings: {
+  consumerTimeoutSeconds: number;
+  maxBatchingWindowSeconds: number;
+}): number {
+  // AWS's advice for queues feeding Lambda, so a retried invocation never sees a message another one
+  // still processes.
+  return 6 * settings.consumerTimeoutSeconds + settings.maxBatchingWindowSeconds;
+}
+
 const settingsSchema = z
   .strictObject({
     /** Steady-state requests per second the IPN endpoint accepts before answering 429. */
@@ -93,6 +111,25 @@ const settingsSchema = z
     signatureToleranceSeconds: integer(1, 86_400).default(300),
     /** Days a stored event is kept in the table (its TTL). */
     eventRetentionDays: integer(1, 3_650).default(90),
+    /**
+     * Days the small dedup marker of each body is kept (its TTL): a captured request sent again after
+     * the stored body expired is still a duplicate (counted as `IpnExpiredDuplicate`) instead of being
+     * stored and published a second time. At least `eventRetentionDays`.
+     */
+    dedupRetentionDays: integer(1, 36_500).default(DEFAULT_DEDUP_RETENTION_DAYS),
+    /**
+     * A body with a known `payment_id` + `event` but different content: `hold` keeps it for an
+     * operator to release or discard (`npx okepay revisions`); `publish` publishes it at once as its
+     * own canonical event.
+     */
+    revisionPolicy: oneOf(REVISION_POLICIES).default('hold'),
+    /**
+     * Minutes a stored event may stay unpublished before the sweeper counts it as stuck and enqueues it
+     * again. At least the queue's visibility timeout, so a message still being retried is left alone.
+     */
+    sweepGraceMinutes: integer(1, 1_440).default(15),
+    /** Minutes between two sweeper runs (each also publishes the gauges the alarms read). */
+    sweepIntervalMinutes: integer(1, 60).default(5),
     /** `source` of the events on the bus; `aws.` is reserved by AWS. */
     eventSource: matching(
       /^(?!aws\.)[\x20-\x7e]{1,256}$/,
@@ -134,6 +171,18 @@ const settingsSchema = z
     ingest5xxAlarmPercent: integer(1, 100).default(5),
     /** Age of the oldest queued IPN, in seconds, that raises the alarm. */
     oldestMessageAlarmSeconds: integer(60, 1_209_600).default(600),
+    /**
+     * Hours a message may wait in the dead-letter queue before the age alarm: well before SQS deletes
+     * it (see MAX_DEAD_LETTER_AGE_ALARM_HOURS).
+     */
+    deadLetterAgeAlarmHours: integer(1, MAX_DEAD_LETTER_AGE_ALARM_HOURS).default(24),
+    /**
+     * Share of requests to the API answered 4xx, in percent, that raises the alarm when it lasts
+     * 15 minutes (periods with fewer than 10 requests do not count).
+     */
+    api4xxAlarmPercent: integer(1, 100).default(10),
+    /** Requests answered 429 (over apiRateLimit/apiBurstLimit) in 5 minutes that raise the alarm. */
+    apiThrottledAlarmThreshold: integer(1, 1_000_000).default(10),
   })
   .superRefine((settings, context) => {
     const problem = (path: string, message: string) =>
@@ -154,6 +203,22 @@ const settingsSchema = z
       problem(
         'alarmTopicArn',
         'is set together with alarmEmails or createAlarmTopic: either use an existing topic or create one',
+      );
+    }
+    if (settings.dedupRetentionDays < settings.eventRetentionDays) {
+      problem(
+        'dedupRetentionDays',
+        `must be at least eventRetentionDays (${settings.eventRetentionDays}), got ${settings.dedupRetentionDays}: ` +
+          'the dedup marker exists to outlive the stored body; raise dedupRetentionDays with eventRetentionDays',
+      );
+    }
+    const visibilitySeconds = visibilityTimeoutSeconds(settings);
+    if (settings.sweepGraceMinutes * 60 < visibilitySeconds) {
+      problem(
+        'sweepGraceMinutes',
+        `must cover the queue's visibility timeout (${visibilitySeconds} s = 6 × consumerTimeoutSeconds + ` +
+          `maxBatchingWindowSeconds), got ${settings.sweepGraceMinutes} min: an event whose message is still ` +
+          'being retried is not stuck',
       );
     }
     if (new Set(settings.subscriberAccountIds).size !== settings.subscriberAccountIds.length) {

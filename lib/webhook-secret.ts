@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 
@@ -11,7 +11,11 @@ export function webhookSecret(scope: Construct, id: string, existingArn: string 
 
   const secret = new Secret(scope, id, {
     description:
-      'okePay IPN webhook secret(s) checked by the ingest function: one secret, a comma-separated list, a JSON array or {"secrets":[...]}. Set it with \'aws secretsmanager put-secret-value\'.',
+      'okePay IPN webhook secret checked by the ingest function: the secret as okePay shows it, or during a rotation a JSON array of secrets ["whsec_new","whsec_old"]. Set it with \'aws secretsmanager put-secret-value\'.',
+    // The value was pasted by an operator from okePay's dashboard and is not in any template: a stack
+    // deletion (or a replacement) would lose it, and a stack deployed again would answer every IPN
+    // with 503 until someone fetched it from okePay again. Kept like the table; delete it by hand.
+    removalPolicy: RemovalPolicy.RETAIN,
   });
   // Created without a value, as CloudFormation documents for a secret given neither SecretString nor
   // GenerateSecretString. The CDK construct would otherwise generate a random password (a secret

@@ -2,7 +2,12 @@
  * Creates the table and queues the CDK stack declares, on local servers (or any endpoint the clients
  * point at). Idempotent: existing resources are kept, so the local pipeline can restart on its data.
  */
-import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   INDEX_PROJECTED_ATTRIBUTES,
@@ -68,6 +73,23 @@ export async function createEventsTable(client: DynamoDBClient, tableName: strin
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    await requireStateIndex(client, tableName);
+  }
+}
+
+/**
+ * A table kept from an earlier version may lack the state index, and dynalite cannot add an index to
+ * an existing table: say so at start-up rather than fail later, on the first sweep or list.
+ */
+async function requireStateIndex(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const indexes = (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName);
+  if (!indexes.includes(STATE_INDEX.name)) {
+    throw new Error(
+      `The local table ${tableName} was created by an earlier version, without the ${STATE_INDEX.name} index ` +
+        'that the sweeper and the operator commands need. Start with a new data directory (--data-dir), or ' +
+        'delete the current one (default .okepay-local) to start afresh.',
+    );
   }
 }
 

@@ -1,5 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { METRIC_NAMESPACE } from '../../functions/shared/observability.ts';
+import { THROTTLED_REQUESTS_METRIC } from '../../lib/ipn-api.ts';
 import { buildTemplate } from './stack-builder.ts';
 
 const existingSecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:okepay-webhook-AbCdEf';
@@ -41,6 +43,22 @@ describe('the IPN API', () => {
     });
   });
 
+  it('counts the requests it answers 429 from its access log, per API', () => {
+    template.resourceCountIs('AWS::Logs::MetricFilter', 1);
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^IpnApiAccessLogs') },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        {
+          MetricNamespace: METRIC_NAMESPACE,
+          MetricName: THROTTLED_REQUESTS_METRIC,
+          MetricValue: '1',
+          Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }],
+        },
+      ],
+    });
+  });
+
   it('writes JSON access logs, with the request id, to its log group', () => {
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
     const settings = stage?.Properties.AccessLogSettings;
@@ -48,6 +66,7 @@ describe('the IPN API', () => {
       'Fn::GetAtt': [expect.stringMatching(/^IpnApiAccessLogs/), 'Arn'],
     });
     expect(JSON.parse(settings.Format)).toMatchObject({
+      apiId: '$context.apiId',
       requestId: '$context.requestId',
       status: '$context.status',
     });
@@ -60,6 +79,13 @@ describe('the webhook secret', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       SecretString: Match.absent(),
       GenerateSecretString: Match.absent(),
+    });
+  });
+
+  it('is retained when the stack is deleted or the secret replaced: it holds what the operator pasted', () => {
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
   });
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from './stack-builder.ts';
 
-/** What the stack sets, with made-up values: enough for both handlers' cold start. */
+/** What the stack sets, with made-up values: enough for every handler's cold start. */
 const LAMBDA_ENVIRONMENT = {
   AWS_REGION: 'eu-west-1',
   NODE_OPTIONS: '--enable-source-maps',
@@ -21,6 +21,9 @@ const LAMBDA_ENVIRONMENT = {
   OKEPAY_SIGNATURE_SCHEME: 'body',
   OKEPAY_SIGNATURE_TOLERANCE_SECONDS: '300',
   OKEPAY_RETENTION_DAYS: '90',
+  OKEPAY_DEDUP_RETENTION_DAYS: '1095',
+  OKEPAY_REVISION_POLICY: 'hold',
+  OKEPAY_SWEEP_GRACE_SECONDS: '900',
   EVENT_BUS_NAME: 'okepay-payments',
   EVENT_SOURCE: 'okepay',
 };
@@ -50,6 +53,7 @@ describe('the function bundles', () => {
       'okepay-consumer',
       'okepay-ingest',
       'okepay-replay',
+      'okepay-sweeper',
     ]);
     for (const [, bundle] of bundles) {
       expect(existsSync(bundle)).toBe(true);

@@ -12,6 +12,11 @@ const custom = buildTemplate({
     consumerReservedConcurrency: 5,
     eventSource: 'com.example.payments',
     functionMemoryMb: 1024,
+    eventRetentionDays: 30,
+    dedupRetentionDays: 400,
+    revisionPolicy: 'publish',
+    sweepGraceMinutes: 30,
+    sweepIntervalMinutes: 10,
   },
 });
 const tableArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsTable'), 'Arn'] };
@@ -21,6 +26,7 @@ describe.each([
   ['ingest', SERVICE_NAMES.ingest],
   ['consumer', SERVICE_NAMES.consumer],
   ['replay', SERVICE_NAMES.replay],
+  ['sweeper', SERVICE_NAMES.sweeper],
 ])('the %s function', (_, service) => {
   const id = functionLogicalId(template, service);
   const properties = () => template.findResources('AWS::Lambda::Function')[id]?.Properties;
@@ -84,6 +90,21 @@ describe('the ingest function', () => {
           OKEPAY_SIGNATURE_SCHEME: 'body',
           OKEPAY_SIGNATURE_TOLERANCE_SECONDS: '300',
           OKEPAY_RETENTION_DAYS: '90',
+          OKEPAY_DEDUP_RETENTION_DAYS: '1095',
+          OKEPAY_REVISION_POLICY: 'hold',
+        }),
+      },
+    });
+  });
+
+  it('takes the revision policy and the dedup retention from the settings', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.ingest,
+          OKEPAY_RETENTION_DAYS: '30',
+          OKEPAY_DEDUP_RETENTION_DAYS: '400',
+          OKEPAY_REVISION_POLICY: 'publish',
         }),
       },
     });
@@ -296,6 +317,101 @@ describe('the replay function', () => {
           { Sid: 'PublishReplayedEvents', Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn },
         ]),
       },
+    });
+  });
+});
+
+describe('the sweeper function', () => {
+  const id = functionLogicalId(template, SERVICE_NAMES.sweeper);
+  const stateIndexArn = {
+    'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^EventsTable/), 'Arn'] }, '/index/byState']],
+  };
+
+  it('gets its table, queue and grace period (in seconds) from the environment', () => {
+    expect(
+      template.findResources('AWS::Lambda::Function')[id]?.Properties.Environment.Variables,
+    ).toMatchObject({
+      TABLE_NAME: { Ref: expect.stringMatching(/^EventsTable/) },
+      QUEUE_URL: { Ref: expect.stringMatching(/^IpnQueuesQueue/) },
+      OKEPAY_SWEEP_GRACE_SECONDS: '900',
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.sweeper,
+          OKEPAY_SWEEP_GRACE_SECONDS: '1800',
+        }),
+      },
+    });
+  });
+
+  it('ends a run before the next one starts', () => {
+    expect(template.findResources('AWS::Lambda::Function')[id]?.Properties.Timeout).toBe(300);
+    const minutely = buildTemplate({ settings: { sweepIntervalMinutes: 1 } });
+    const fn =
+      minutely.findResources('AWS::Lambda::Function')[functionLogicalId(minutely, SERVICE_NAMES.sweeper)];
+    expect(fn?.Properties.Timeout).toBe(60);
+  });
+
+  it('may call exactly what it calls: query the state index, record a sweep, send messages', () => {
+    expect(allowedActions(template, SERVICE_NAMES.sweeper)).toEqual([
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('queries the byState index only, not the table or the other indexes', () => {
+    expect(roleStatements(template, SERVICE_NAMES.sweeper)).toContainEqual({
+      Sid: 'ReadStateIndex',
+      Effect: 'Allow',
+      Action: 'dynamodb:Query',
+      Resource: stateIndexArn,
+    });
+  });
+
+  it('updates stored payment events only', () => {
+    expect(roleStatements(template, SERVICE_NAMES.sweeper)).toContainEqual({
+      Sid: 'RecordSweeps',
+      Effect: 'Allow',
+      Action: 'dynamodb:UpdateItem',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EventsTable/), 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PAYMENT#*'] } },
+    });
+  });
+
+  it('sends to the IPN queue only', () => {
+    expect(roleStatements(template, SERVICE_NAMES.sweeper)).toContainEqual({
+      Sid: 'EnqueueStuckIpns',
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^IpnQueuesQueue/), 'Arn'] },
+    });
+  });
+
+  it('runs on a schedule, every sweepIntervalMinutes (default 5)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      EventBusName: Match.absent(),
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] } })],
+    });
+    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [id, 'Arn'] },
+    });
+  });
+
+  it('is not retried by Lambda after a failed run: the next scheduled run is the retry', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id },
+      MaximumRetryAttempts: 0,
     });
   });
 });

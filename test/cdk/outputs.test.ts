@@ -31,6 +31,8 @@ describe('the stack outputs', () => {
       { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventSchemasRegistry'), 'RegistryName'] },
     ],
     ['DashboardName', { Ref: Match.stringLikeRegexp('^MonitoringDashboard') }],
+    ['ReplayFunctionName', { Ref: Match.stringLikeRegexp('^ReplayFunction') }],
+    ['SweeperFunctionName', { Ref: Match.stringLikeRegexp('^SweeperFunction') }],
   ])('%s, under that exact key', (key, value) => {
     template.hasOutput(key, { Value: value });
   });

@@ -23,7 +23,24 @@ describe('resolvePipelineSettings', () => {
       subscriberAccountIds: [],
       alarmEmails: [],
       createAlarmTopic: false,
+      revisionPolicy: 'hold',
+      dedupRetentionDays: 1095,
+      sweepGraceMinutes: 15,
+      sweepIntervalMinutes: 5,
+      deadLetterAgeAlarmHours: 24,
+      api4xxAlarmPercent: 10,
+      apiThrottledAlarmThreshold: 10,
     });
+  });
+
+  it.each([
+    [{ revisionPolicy: 'publish' }],
+    [{ eventRetentionDays: 365, dedupRetentionDays: 365 }],
+    [{ sweepGraceMinutes: 3, sweepIntervalMinutes: 1 }],
+    [{ deadLetterAgeAlarmHours: 216 }],
+    [{ api4xxAlarmPercent: 50, apiThrottledAlarmThreshold: 1 }],
+  ])('accepts %j', (input) => {
+    expect(resolvePipelineSettings(input)).toMatchObject(input);
   });
 
   it('reads the cdk.json context object', () => {
@@ -84,6 +101,27 @@ describe('resolvePipelineSettings', () => {
       'okepay.alarmTopicArn is set together with alarmEmails or createAlarmTopic',
     ],
     [{ maxRecieveCount: 3 }, 'okepay.maxRecieveCount is not a setting; the settings are'],
+    [{ revisionPolicy: 'drop' }, 'okepay.revisionPolicy must be one of hold, publish, got "drop"'],
+    [
+      { eventRetentionDays: 2000 },
+      'okepay.dedupRetentionDays must be at least eventRetentionDays (2000), got 1095: the dedup marker exists to outlive the stored body',
+    ],
+    [{ dedupRetentionDays: 0 }, 'okepay.dedupRetentionDays must be an integer from 1 to 36500, got 0'],
+    [{ sweepGraceMinutes: 0 }, 'okepay.sweepGraceMinutes must be an integer from 1 to 1440, got 0'],
+    [
+      { consumerTimeoutSeconds: 300 },
+      "okepay.sweepGraceMinutes must cover the queue's visibility timeout (1800 s = 6 × consumerTimeoutSeconds + maxBatchingWindowSeconds), got 15 min",
+    ],
+    [{ sweepIntervalMinutes: 61 }, 'okepay.sweepIntervalMinutes must be an integer from 1 to 60, got 61'],
+    [
+      { deadLetterAgeAlarmHours: 240 },
+      'okepay.deadLetterAgeAlarmHours must be an integer from 1 to 216, got 240',
+    ],
+    [{ api4xxAlarmPercent: 0 }, 'okepay.api4xxAlarmPercent must be an integer from 1 to 100, got 0'],
+    [
+      { apiThrottledAlarmThreshold: 0.5 },
+      'okepay.apiThrottledAlarmThreshold must be an integer from 1 to 1000000, got 0.5',
+    ],
   ])('rejects %j', (input, message) => {
     expect(() => resolvePipelineSettings(input)).toThrow(message);
   });

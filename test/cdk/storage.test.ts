@@ -4,6 +4,8 @@ import {
   INDEX_PROJECTED_ATTRIBUTES,
   ORDER_REF_INDEX,
   RECEIVED_DAY_INDEX,
+  STATE_INDEX,
+  STATE_INDEX_PROJECTED_ATTRIBUTES,
   TABLE_KEYS,
   TTL_ATTRIBUTE,
 } from '../../functions/shared/store/table-design.ts';
@@ -96,9 +98,30 @@ describe('the events table', () => {
     },
   );
 
+  it('has the sparse byState index, projecting what the sweeper and the operator lists read', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: STATE_INDEX.name,
+          KeySchema: [
+            { AttributeName: STATE_INDEX.partitionKey, KeyType: 'HASH' },
+            { AttributeName: STATE_INDEX.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: [...STATE_INDEX_PROJECTED_ATTRIBUTES],
+          },
+        },
+      ]),
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: STATE_INDEX.partitionKey, AttributeType: 'S' },
+      ]),
+    });
+  });
+
   it('has no other index', () => {
     const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0];
-    expect(table?.Properties.GlobalSecondaryIndexes).toHaveLength(2);
+    expect(table?.Properties.GlobalSecondaryIndexes).toHaveLength(3);
     expect(table?.Properties.LocalSecondaryIndexes).toBeUndefined();
   });
 });
@@ -128,6 +151,16 @@ describe('the IPN queues', () => {
   it('take maxReceiveCount from the settings', () => {
     custom.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+    });
+  });
+
+  it.each([
+    ['queue', () => queueId],
+    ['dead-letter queue', () => dlqId],
+  ])('retain the %s when the stack is deleted or the queue replaced', (_, id) => {
+    expect(template.findResources('AWS::SQS::Queue')[id()]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
   });
 
