@@ -117,7 +117,7 @@ export async function runRejectedCommand(argv: string[], terminal: Terminal): Pr
       }
       const verdict = checkRejected(rejected);
       terminal.out.write(
-        [
+        `${[
           `Rejected IPN ${rejected.bodySha256} (${rejected.status})`,
           `  received at       ${rejected.receivedAt} (signature verified; t=${rejected.signatureTimestamp})`,
           `  answered          ${rejected.httpStatus}`,
@@ -129,7 +129,7 @@ export async function runRejectedCommand(argv: string[], terminal: Terminal): Pr
               ]
             : []),
           ...(values.body ? ['', rejected.body.toString('utf8')] : []),
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
       );
       return 0;
     }

@@ -18,8 +18,8 @@ import { createHash } from 'node:crypto';
 import { contentSha256 } from '../shared/ipn/content-hash.ts';
 import { InvalidPayloadError, SignatureVerificationError } from '../shared/ipn/errors.ts';
 import { type IpnPayload, parseIpnBody } from '../shared/ipn/payload.ts';
-import { SIGNATURE_HEADER, type SignatureScheme, verifySignature } from '../shared/ipn/signature.ts';
-import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
+import { SIGNATURE_HEADER, type SignatureScheme, verifySignatureMatch } from '../shared/ipn/signature.ts';
+import { type Log, METRICS, type MetricSink, secretMatchMetric } from '../shared/observability.ts';
 import { type IpnQueue, queuedIpnOf as queueMessage } from '../shared/queue/ipn-queue.ts';
 import type { WebhookSecrets } from '../shared/secrets/webhook-secrets.ts';
 import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
@@ -105,7 +105,7 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
 
   let signatureTimestamp: number;
   try {
-    signatureTimestamp = verifySignature({
+    const match = verifySignatureMatch({
       header: request.headers[SIGNATURE_HEADER],
       rawBody: request.rawBody,
       secrets: await deps.secrets.current(),
@@ -113,6 +113,10 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
       toleranceSeconds: settings.toleranceSeconds,
       nowMs,
     });
+    signatureTimestamp = match.timestamp;
+    // Counted by the secret's position, never its value: once the old secret's count stays at zero
+    // after a rotation, it can be retired.
+    metrics.addMetric(secretMatchMetric(match.secretIndex), 'Count', 1);
   } catch (error) {
     if (error instanceof SignatureVerificationError) {
       metrics.addMetric(METRICS.signatureFailure, 'Count', 1);
@@ -218,8 +222,8 @@ export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Pr
         nowMs,
         Math.max(settings.dedupRetentionDays ?? DEFAULT_DEDUP_RETENTION_DAYS, settings.retentionDays),
       ),
-      deliveredAt: new Date(nowMs).toISOString(),
-      signatureSkewSeconds: ipn.signatureTimestamp - Math.floor(nowMs / 1000),
+      deliveredAt: ipn.receivedAt,
+      signatureSkewSeconds: ipn.signatureTimestamp - Math.floor(Date.parse(ipn.receivedAt) / 1000),
     },
     Math.floor(nowMs / 1000),
   );
@@ -240,6 +244,7 @@ export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Pr
     orderRef: payload.order_ref,
     body: ipn.rawBody,
     bodySha256: ipn.bodySha256,
+    contentSha256: contentHash,
     signatureTimestamp: ipn.signatureTimestamp,
     receivedAt: ipn.receivedAt,
     occurredAt: payload.occurred_at,
@@ -259,7 +264,8 @@ export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Pr
   }
 
   const existing = put.existing;
-  if (existing.bodySha256 === ipn.bodySha256 || contentSha256(existing.body) === contentHash) {
+  const existingContent = existing.contentSha256 ?? contentSha256(existing.body);
+  if (existing.bodySha256 === ipn.bodySha256 || existingContent === contentHash) {
     if (existing.status === 'received') {
       // An earlier delivery was stored but may never have reached the queue (the send failed and
       // okePay retried). Enqueue the stored copy again; the consumer drops it if it was published.

@@ -24,7 +24,7 @@ import { DynamoDbEventStore } from '../shared/store/dynamodb-event-store.ts';
 import { TABLE_KEYS } from '../shared/store/table-design.ts';
 import { readBody, toHttpApiEvent, writeHttpApiResult } from './api-gateway-adapter.ts';
 import { LOCAL_HOST, LOCAL_REGION, type RunningServer, startDynamoDb, startSqs } from './aws-servers.ts';
-import { type EventBusServer, startEventBusServer } from './event-bus-server.ts';
+import { type EventBusServer, envelopeJson, startEventBusServer } from './event-bus-server.ts';
 import { createEventsTable, createQueues, type ProvisionedQueues } from './provision.ts';
 import { QueuePoller, type SqsHandler } from './queue-poller.ts';
 import { TargetDelivery } from './rule-targets.ts';
@@ -38,6 +38,11 @@ export const LOCAL_BUS_NAME = 'okepay-local';
 export const IPN_ROUTE = 'POST /okepay/ipn';
 export const ENDPOINTS_FILE = 'endpoints.json';
 export const BUS_LOG_FILE = 'bus.jsonl';
+/**
+ * When each event reached the local bus (`{ "id", "at" }`) and which rules matched it
+ * (`{ "id", "rule", "at" }`): bus.jsonl keeps the envelopes exactly, so this is kept beside it.
+ */
+export const MATCH_LOG_FILE = 'matches.jsonl';
 
 export interface LocalPipelineOptions {
   /** Port of the IPN endpoint; 0 picks a free one. Default 3000. */
@@ -234,8 +239,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     });
     const busLog = join(dataDir, BUS_LOG_FILE);
     // Synchronous, so the line is written before PutEvents answers: bus.jsonl is the bus's record.
-    bus.onEvent((envelope) => appendFileSync(busLog, `${JSON.stringify(envelope)}\n`));
-    bus.onMatch((match) => deliveries.deliver(match.rule, match.targets, match.event));
+    const matchLog = join(dataDir, MATCH_LOG_FILE);
+    bus.onEvent((envelope) => {
+      // envelopeJson: the detail's numbers as published (a 22-digit id keeps its digits).
+      appendFileSync(busLog, `${envelopeJson(envelope)}\n`);
+      appendFileSync(matchLog, `${JSON.stringify({ id: envelope.id, at: new Date().toISOString() })}\n`);
+    });
+    bus.onMatch((match) => {
+      // Which rules matched which bus event: the timeline (`okepay events show --local`) shows it.
+      appendFileSync(
+        matchLog,
+        `${JSON.stringify({ id: match.event.id, rule: match.rule, at: new Date().toISOString() })}\n`,
+      );
+      deliveries.deliver(match.rule, match.targets, match.event);
+    });
     const redelivering = deliveries.recover();
 
     const http = createServer((request, response) => {

@@ -117,7 +117,7 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
   readonly failures = new Map<string, { at: string; reason: string; count: number }>();
   async recordPublishFailure(key: EventKey, at: string, reason: string): Promise<void> {
     const item = this.items.get(eventKeyId(key));
-    if (!item || item.status !== 'received') return;
+    if (item?.status !== 'received') return;
     const previous = this.failures.get(eventKeyId(key));
     this.failures.set(eventKeyId(key), { at, reason, count: (previous?.count ?? 0) + 1 });
   }
@@ -209,7 +209,7 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
 
   async recordSweep(key: EventKey, at: string): Promise<boolean> {
     const item = this.items.get(eventKeyId(key));
-    if (!item || item.status !== 'received') return false;
+    if (item?.status !== 'received') return false;
     const previous = this.sweeps.get(eventKeyId(key));
     this.sweeps.set(eventKeyId(key), { sweptAt: at, sweepCount: (previous?.sweepCount ?? 0) + 1 });
     return true;
@@ -222,7 +222,7 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
 
   async markReprocessed(bodySha256: string, as: EventKey, at: string): Promise<boolean> {
     const item = this.rejected.get(bodySha256);
-    if (!item || item.status !== 'rejected') return false;
+    if (item?.status !== 'rejected') return false;
     Object.assign(item, { status: 'reprocessed', reprocessedAt: at, reprocessedAs: keyOf(as) });
     return true;
   }

@@ -110,6 +110,7 @@ function toItem(event: StoredEvent): Item {
   const stateKey = stateKeyOf(pk, sk, event.status);
   if (stateKey) item[STATE_INDEX.partitionKey] = { S: stateKey };
   if (event.revisionHash) item.revisionHash = { S: event.revisionHash };
+  if (event.contentSha256) item.contentSha256 = { S: event.contentSha256 };
   if (event.publishedAt) item.publishedAt = { S: event.publishedAt };
   if (event.reprocessedFrom) item.reprocessedFrom = { S: event.reprocessedFrom };
   return item;
@@ -147,6 +148,7 @@ function fromItem(item: Item): StoredEvent {
     orderRef: str(item, 'orderRef'),
     body: Buffer.from(body),
     bodySha256: str(item, 'bodySha256'),
+    ...(item.contentSha256?.S ? { contentSha256: item.contentSha256.S } : {}),
     signatureTimestamp: num(item, 'signatureTimestamp'),
     receivedAt: str(item, 'receivedAt'),
     occurredAt: str(item, 'occurredAt'),

@@ -28,6 +28,8 @@ export interface StoredEvent extends EventKey {
   /** The exact bytes okePay sent; the signature was verified over these. */
   body: Buffer;
   bodySha256: string;
+  /** The hash of what the body says (`content-hash.ts`); absent on items stored before it was kept. */
+  contentSha256?: string;
   /** The `t` of the signature header, unix seconds. */
   signatureTimestamp: number;
   /** ISO 8601 UTC, when the ingest function accepted it. */
