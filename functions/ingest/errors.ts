@@ -21,3 +21,14 @@ export class UnsupportedMediaTypeError extends Error {
     super(`Content-Type must be application/json, got "${contentType}"`);
   }
 }
+
+/**
+ * The request was not done within its deadline (an AWS call still pending): answered 503 so okePay
+ * retries, while the call may still complete on its own.
+ */
+export class IngestDeadlineExceededError extends Error {
+  override readonly name = 'IngestDeadlineExceededError';
+  constructor(readonly deadlineMs: number) {
+    super(`The IPN was not stored and enqueued within ${deadlineMs} ms`);
+  }
+}

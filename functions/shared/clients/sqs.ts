@@ -1,9 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { requestHandler } from './request-handler.ts';
+import { clientSettings } from './request-handler.ts';
 
 /**
  * The process's one SQSClient, built at module scope so a warm Lambda reuses its connections.
  * Its endpoint comes from the SDK's own settings (`AWS_ENDPOINT_URL` and the per-service variants),
- * which is how the local pipeline points it at 127.0.0.1.
+ * which is how the local pipeline points it at 127.0.0.1. Its timeouts and attempts are
+ * `clientSettings.sqs` (request-handler.ts, with the time budget of each function that uses it).
  */
-export const sqsClient = new SQSClient({ requestHandler });
+export const sqsClient = new SQSClient(clientSettings.sqs);
