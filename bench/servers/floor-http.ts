@@ -40,7 +40,9 @@ export function answer(response: ServerResponse, status: number, body: string): 
 }
 
 export function secretFromEnv(): string {
-  const secret = process.env.OKEPAY_WEBHOOK_SECRETS?.split(',')[0]?.trim();
+  // The product's format: one secret, or a JSON array of them (read by hand: no product code here).
+  const configured = process.env.OKEPAY_WEBHOOK_SECRETS?.trim() ?? '';
+  const secret = configured.startsWith('[') ? (JSON.parse(configured) as string[])[0]?.trim() : configured;
   if (!secret) throw new Error('OKEPAY_WEBHOOK_SECRETS must hold the webhook secret');
   return secret;
 }

@@ -15,7 +15,8 @@ Options:
   --rules DIR       more rule files (*.json); repeatable
   -h, --help        show this help
 
-Environment: OKEPAY_WEBHOOK_SECRETS (comma-separated; default a fixed development secret, printed),
+Environment: OKEPAY_WEBHOOK_SECRETS (one secret, or a JSON array of secrets; default a fixed development
+secret, printed), OKEPAY_REVISION_POLICY (hold | publish),
 OKEPAY_SIGNATURE_SCHEME (body | timestamp.body), OKEPAY_SIGNATURE_TOLERANCE_SECONDS (default 300).
 Stop with Ctrl-C: requests in flight finish and the consumer finishes its batch.`;
 

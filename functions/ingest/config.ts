@@ -38,14 +38,22 @@ export function loadIngestConfig(env: Record<string, string | undefined>): Inges
     }
     secretSource = { kind: 'secrets-manager', arn: secretArn };
   } else if (secretList) {
-    const secrets = parseSecretList(secretList);
+    let secrets: string[];
+    try {
+      secrets = parseSecretList(secretList);
+    } catch (error) {
+      throw new ConfigurationError(
+        'OKEPAY_WEBHOOK_SECRETS',
+        `cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
     if (secrets.length === 0) throw new ConfigurationError('OKEPAY_WEBHOOK_SECRETS', 'holds no secret');
     secretSource = { kind: 'env', secrets };
   } else {
     throw new ConfigurationError(
       'OKEPAY_WEBHOOK_SECRET_ARN',
       'or OKEPAY_WEBHOOK_SECRETS must be set: the ARN of the Secrets Manager secret holding the okePay ' +
-        'webhook secret, or a comma-separated list of secrets for development',
+        'webhook secret, or for development the secret itself (one value) or a JSON array of secrets',
     );
   }
   const retentionDays = integer(env, 'OKEPAY_RETENTION_DAYS', 90, 1, 3650);

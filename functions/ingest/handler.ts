@@ -46,7 +46,7 @@ export const handler = async (
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   if (context) logger.addContext(context);
   try {
-    return await handleIpn(event);
+    return await handleIpn(event, context);
   } finally {
     metrics.publishStoredMetrics();
   }

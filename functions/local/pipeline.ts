@@ -213,7 +213,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       QUEUE_URL: queues.queueUrl,
       EVENT_BUS_NAME: LOCAL_BUS_NAME,
       EVENT_SOURCE: eventSource,
-      OKEPAY_WEBHOOK_SECRETS: secrets.join(','),
+      // A JSON array: a secret may itself contain a comma.
+      OKEPAY_WEBHOOK_SECRETS: JSON.stringify(secrets),
     });
     delete process.env.OKEPAY_WEBHOOK_SECRET_ARN;
     if (options.signatureScheme) process.env.OKEPAY_SIGNATURE_SCHEME = options.signatureScheme;

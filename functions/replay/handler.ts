@@ -39,7 +39,7 @@ const deps: ReplayDeps = {
 
 /**
  * No batch starts in the last 15 s of the budget, and no retry in the last 10 s: a request times out
- * after 5 s (shared/clients/request-handler.ts), which leaves time to record the progress.
+ * after at most about 3 s (shared/clients/request-handler.ts), which leaves time to record the progress.
  */
 const STOP_MARGIN_MS = 15_000;
 const PUBLISH_MARGIN_MS = 10_000;

@@ -20,7 +20,7 @@ const realStdoutWrite = process.stdout.write.bind(process.stdout);
 beforeAll(async () => {
   aws = await startLocalAws();
   Object.assign(process.env, aws.env, {
-    OKEPAY_WEBHOOK_SECRETS: `${TEST_SECRET},${OTHER_SECRET}`,
+    OKEPAY_WEBHOOK_SECRETS: JSON.stringify([TEST_SECRET, OTHER_SECRET]),
     POWERTOOLS_METRICS_DISABLED: 'false',
   });
   // Everything the handler logs (Powertools JSON lines and EMF metrics go to stdout) is kept for the
@@ -143,7 +143,13 @@ describe('ingest handler with DynamoDB and SQS servers', () => {
       status: 400,
       body: {
         error: 'invalid_payload',
-        errors: [{ path: 'amount', message: 'EUR allows at most 2 decimal digits' }],
+        errors: [
+          {
+            path: 'amount',
+            message:
+              'EUR allows at most 2 decimal digits other than trailing zeros; 12.345 is not a whole number of its minor unit',
+          },
+        ],
       },
     });
     expect(await drainQueue()).toEqual([]);

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { loadIngestConfig } from '../../functions/ingest/config.ts';
 import { ConfigurationError } from '../../functions/shared/config.ts';
 
-const base = { TABLE_NAME: 'events', QUEUE_URL: 'http://127.0.0.1/queue', OKEPAY_WEBHOOK_SECRETS: 'a,b' };
+const base = {
+  TABLE_NAME: 'events',
+  QUEUE_URL: 'http://127.0.0.1/queue',
+  OKEPAY_WEBHOOK_SECRETS: '["a","b"]',
+};
 
 describe('loadIngestConfig', () => {
   it('applies the defaults', () => {
@@ -69,7 +73,11 @@ describe('loadIngestConfig', () => {
       { OKEPAY_WEBHOOK_SECRETS: undefined },
       'OKEPAY_WEBHOOK_SECRET_ARN or OKEPAY_WEBHOOK_SECRETS',
     ],
-    ['an empty secret list', { OKEPAY_WEBHOOK_SECRETS: ' , ' }, 'OKEPAY_WEBHOOK_SECRETS holds no secret'],
+    [
+      'an empty secret list',
+      { OKEPAY_WEBHOOK_SECRETS: '[" ", ""]' },
+      'OKEPAY_WEBHOOK_SECRETS holds no secret',
+    ],
     ['both secret sources', { OKEPAY_WEBHOOK_SECRET_ARN: 'arn:aws:x' }, 'both set'],
     [
       'an ARN that is not one',
