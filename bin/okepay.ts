@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   revisions: () => import('./commands/revisions.ts'),
   rejected: () => import('./commands/rejected.ts'),
   stuck: () => import('./commands/stuck.ts'),
+  events: () => import('./commands/events.ts'),
 };
 
 async function help(): Promise<string> {
