@@ -34,3 +34,21 @@ export const METRICS = {
   /** Sweeper gauge: signed IPNs refused by validation and not yet reprocessed. */
   rejectedIpnsWaiting: 'RejectedIpnsWaiting',
 } as const;
+
+/**
+ * Ingest: IPNs verified with configured secret 1, 2, ... (by position in the secret list, never by
+ * value), so an operator sees when an old secret stops being used and can be retired. A fixed set keeps
+ * the metric names known to the dashboard; positions past the last are counted in the last.
+ */
+export const SECRET_MATCH_METRICS = [
+  'IpnVerifiedWithSecret1',
+  'IpnVerifiedWithSecret2',
+  'IpnVerifiedWithSecret3',
+  'IpnVerifiedWithSecret4',
+  'IpnVerifiedWithSecret5',
+] as const;
+
+/** The metric for a secret's 0-based position in the configured list. */
+export function secretMatchMetric(secretIndex: number): (typeof SECRET_MATCH_METRICS)[number] {
+  return SECRET_MATCH_METRICS[Math.max(secretIndex, 0)] ?? 'IpnVerifiedWithSecret5';
+}

@@ -104,11 +104,22 @@ export function signatureMatches(candidateHex: string, expected: Buffer): boolea
   return candidate.length === expected.length && timingSafeEqual(candidate, expected);
 }
 
+/** What a valid signature tells: its timestamp, and which configured secret produced it. */
+export interface SignatureMatch {
+  /** Unix seconds, from `t`. */
+  timestamp: number;
+  /**
+   * 0-based position in `secrets` of the first secret that verifies: during a rotation it tells when the
+   * old secret has stopped being used. Never the secret itself.
+   */
+  secretIndex: number;
+}
+
 /**
- * Verifies an IPN signature. Returns the signature timestamp (unix seconds) when valid; throws
- * {@link SignatureVerificationError} with a `reason` otherwise.
+ * Verifies an IPN signature. Returns its timestamp and the position of the matching secret when valid;
+ * throws {@link SignatureVerificationError} with a `reason` otherwise.
  */
-export function verifySignature(options: VerifySignatureOptions): number {
+export function verifySignatureMatch(options: VerifySignatureOptions): SignatureMatch {
   const { timestamp, signatures } = parseSignatureHeader(options.header);
   const nowSeconds = Math.floor(options.nowMs / 1000);
   if (Math.abs(nowSeconds - timestamp) > options.toleranceSeconds) {
@@ -121,21 +132,29 @@ export function verifySignature(options: VerifySignatureOptions): number {
   const content = signedContent(options.scheme, timestamp, options.rawBody);
   // Every secret is tried against every v1 without an early exit on the first miss, so the time taken
   // does not tell which secret or which signature came close.
-  let matched = false;
-  for (const secret of options.secrets) {
+  let secretIndex = -1;
+  for (const [index, secret] of options.secrets.entries()) {
     const expected = computeSignature(secret, content);
     for (const candidate of signatures) {
-      if (signatureMatches(candidate, expected)) matched = true;
+      if (signatureMatches(candidate, expected) && secretIndex === -1) secretIndex = index;
     }
   }
-  if (!matched) {
+  if (secretIndex === -1) {
     throw new SignatureVerificationError(
       'no_matching_signature',
       'No v1 signature matches the body under any configured webhook secret. Are you verifying the raw ' +
         `request body, with the right secret and the "${options.scheme}" signature scheme?`,
     );
   }
-  return timestamp;
+  return { timestamp, secretIndex };
+}
+
+/**
+ * Verifies an IPN signature. Returns the signature timestamp (unix seconds) when valid; throws
+ * {@link SignatureVerificationError} with a `reason` otherwise.
+ */
+export function verifySignature(options: VerifySignatureOptions): number {
+  return verifySignatureMatch(options).timestamp;
 }
 
 export interface SignOptions {
