@@ -8,6 +8,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: () => import('./commands/serve.ts'),
   send: () => import('./commands/send.ts'),
   sign: () => import('./commands/sign.ts'),
+  doctor: () => import('./commands/doctor.ts'),
   rules: () => import('./commands/rules.ts'),
   replay: () => import('./commands/replay.ts'),
   dlq: () => import('./commands/dlq.ts'),
