@@ -27,6 +27,12 @@ import { LOCAL_HOST, LOCAL_REGION, type RunningServer, startDynamoDb, startSqs }
 import { type EventBusServer, envelopeJson, startEventBusServer } from './event-bus-server.ts';
 import { createEventsTable, createQueues, type ProvisionedQueues } from './provision.ts';
 import { QueuePoller, type SqsHandler } from './queue-poller.ts';
+import {
+  RecentSignatureFailures,
+  recordIfSignatureRefused,
+  signatureFailureLine,
+  signatureSettingsFromEnv,
+} from './recent-signature-failures.ts';
 import { TargetDelivery } from './rule-targets.ts';
 
 /** Used when OKEPAY_WEBHOOK_SECRETS is not set; printed at start so `okepay send` can use it. */
@@ -99,6 +105,8 @@ export interface LocalPipeline {
   recovered: number;
   /** http target deliveries a previous run left unfinished, redelivered at start. */
   redelivering: number;
+  /** The latest 401s (bounded, in memory), each with the doctor's diagnosis; nothing is stored for them. */
+  signatureFailures: RecentSignatureFailures;
   stop(): Promise<void>;
 }
 
@@ -256,6 +264,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     });
     const redelivering = deliveries.recover();
 
+    // Diagnosed with the scheme and tolerance the ingest handler has just read from the same variables.
+    const signatureSettings = signatureSettingsFromEnv(secrets, process.env);
+    const signatureFailures = new RecentSignatureFailures({
+      onError: (error) =>
+        print(`signature failures: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    signatureFailures.onAdd((failure) => print(signatureFailureLine(failure)));
+
     const http = createServer((request, response) => {
       void (async () => {
         const route = `${request.method} ${new URL(request.url ?? '/', 'http://localhost').pathname}`;
@@ -267,7 +283,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             .writeHead(413, { 'content-type': 'application/json' })
             .end('{"message":"Request Entity Too Large"}');
         } else {
-          writeHttpApiResult(response, await ingest.handler(toHttpApiEvent(request, body, IPN_ROUTE)));
+          const event = toHttpApiEvent(request, body, IPN_ROUTE);
+          const result = await ingest.handler(event);
+          recordIfSignatureRefused(signatureFailures, signatureSettings, { event, rawBody: body, result });
+          writeHttpApiResult(response, result);
         }
       })().catch((error: unknown) => {
         print(`IPN endpoint: ${error instanceof Error ? error.message : String(error)}`);
@@ -368,7 +387,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       })();
       return stopping;
     };
-    return { endpoints, dataDir, rules, secrets, bus, recovered, redelivering, stop };
+    return { endpoints, dataDir, rules, secrets, bus, recovered, redelivering, signatureFailures, stop };
   } catch (error) {
     for (const server of started.reverse()) await server.close().catch(() => undefined);
     throw error;
