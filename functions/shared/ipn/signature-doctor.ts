@@ -90,6 +90,12 @@ export interface SignatureDiagnosis {
  * Throws a RangeError when `secrets` is empty, since there is nothing to diagnose against.
  */
 export function diagnoseSignature(input: DiagnoseSignatureInput): SignatureDiagnosis {
+  const { verdict, valid, title, explanation, fix, ...details } = diagnose(input);
+  // The verdict first, so the JSON (`okepay doctor --json`, the local list of 401s) reads top down.
+  return { verdict, valid, title, explanation, fix, ...details };
+}
+
+function diagnose(input: DiagnoseSignatureInput): SignatureDiagnosis {
   if (input.secrets.length === 0) throw new RangeError('diagnoseSignature needs at least one secret');
   const base = {
     settings: {
@@ -425,9 +431,9 @@ function emptyBodyVerdict(input: DiagnoseSignatureInput): Verdict {
     verdict: 'empty_body',
     title: 'The body is empty',
     explanation:
-      `The header reads, but the body is empty and no configured secret (${positionsTried(input.secrets.length)}) ` +
-      'verifies it. okePay never sends an empty IPN: the body was lost before verification, usually because ' +
-      'a body parser had already read the request stream.',
+      `The header reads, but the body is empty and the signature does not verify over it (tried ` +
+      `${positionsTried(input.secrets.length)}, both schemes). okePay never sends an empty IPN: the body ` +
+      'was lost before verification, usually because a body parser had already read the request stream.',
     fix:
       'Read the raw request body before any body parser does, and verify those bytes (in Express: ' +
       "express.raw({ type: 'application/json' }) on the IPN route; in Lambda: event.body, base64-decoded " +
@@ -486,7 +492,7 @@ interface BodyVariant {
 const RAW_BYTES_FIX =
   'Your framework parsed and re-serialised the body; verify over the raw bytes. Take the request body ' +
   "before any JSON parsing (Express: express.raw({ type: 'application/json' }) on the IPN route; Fastify: " +
-  "a content-type parser with parseAs: 'buffer'; Lambda: event.body as is), and never verify " +
+  "a content-type parser with parseAs: 'buffer'; Lambda: event.body, base64-decoded when isBase64Encoded is true), and never verify " +
   'JSON.stringify(JSON.parse(body)) or a body re-encoded by a proxy.';
 
 const BOM = '\uFEFF';
