@@ -19,7 +19,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, METRICS } from '../functions/shared/observability.ts';
+import { METRIC_NAMESPACE, METRICS, SECRET_MATCH_METRICS } from '../functions/shared/observability.ts';
 import type { AuditedRule } from './audited-rules.ts';
 import type { PipelineSettings } from './pipeline-settings.ts';
 import { SERVICE_NAMES } from './service-names.ts';
@@ -360,7 +360,14 @@ export class Monitoring extends Construct {
         right: [api.metricLatency({ statistic: Stats.p(99), period: PERIOD })],
         width: 8,
       }),
-      new GraphWidget({ title: 'Ingest outcomes', left: ingestOutcomes, width: 8 }),
+      new GraphWidget({
+        title: 'Ingest outcomes',
+        left: ingestOutcomes,
+        // Which configured webhook secret verified each IPN, by position: an old secret whose line stays
+        // at zero after a rotation can be retired.
+        right: SECRET_MATCH_METRICS.map((name) => pipelineMetric(name, SERVICE_NAMES.ingest)),
+        width: 8,
+      }),
       lambdaWidget('Ingest function', ingest),
     );
     this.dashboard.addWidgets(
