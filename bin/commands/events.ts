@@ -219,6 +219,7 @@ async function list(values: Values, terminal: Terminal, target: Target, store: D
         types: '--type',
         status: '--status',
         scan: '--scan',
+        subscriber: '--subscriber',
       },
       ...(values.state ? { state: values.state as ListState } : {}),
       ...(values.before ? { before: values.before } : {}),

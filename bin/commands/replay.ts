@@ -47,6 +47,9 @@ Selection (combine freely; at least one of the first three, or --scan):
   --type TYPE          only events of this type, e.g. payment.succeeded (repeatable)
   --status STATUS      only stored events that are "received" (never published) or "published"
   --scan               allow reading the whole table when nothing above selects by key or index
+  --subscriber NAME    only that subscription's rule receives the replayed events (detail.replay.subscriber;
+                       subscriptions made with the PaymentEventSubscription construct opt in, see DEPLOY.md);
+                       default: every subscriber that takes replays
 
 Options:
   --dry-run            count and list what would be replayed; publish nothing
@@ -62,7 +65,8 @@ Ctrl-C stops after the batches in flight and prints the command that resumes.
 Examples:
   npx okepay replay --local --payment-id pay_8f2k1 --dry-run
   npx okepay replay --local --since 2026-05-10T00:00:00Z --until 2026-05-11T00:00:00Z --rate 50
-  npx okepay replay --stack okepay --order-ref ORDER-1042 --type payment.succeeded`;
+  npx okepay replay --stack okepay --order-ref ORDER-1042 --type payment.succeeded
+  npx okepay replay --local --since 2026-05-10 --subscriber ledger`;
 
 const OPTIONS = {
   ...TARGET_OPTIONS,
@@ -73,6 +77,7 @@ const OPTIONS = {
   type: { type: 'string', multiple: true },
   status: { type: 'string' },
   scan: { type: 'boolean' },
+  subscriber: { type: 'string' },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   rate: { type: 'string' },
@@ -87,6 +92,7 @@ const FLAG_NAMES: SelectionFieldNames = {
   types: '--type',
   status: '--status',
   scan: '--scan',
+  subscriber: '--subscriber',
 };
 
 type Values = ReturnType<typeof parseOptions<{ args: string[]; options: typeof OPTIONS }>>['values'];
@@ -128,6 +134,7 @@ function requestOf(values: Values): ReplayRequest {
       ...(values.type ? { types: values.type } : {}),
       ...(values.status !== undefined ? { status: values.status } : {}),
       ...(values.scan ? { scan: true } : {}),
+      ...(values.subscriber !== undefined ? { subscriber: values.subscriber } : {}),
     },
   };
 }

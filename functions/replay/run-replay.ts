@@ -282,7 +282,11 @@ export async function runReplay(
   if (!resumed && selected === 0) return outcome({ complete: true, recorded: false });
   if (!resumed) await deps.progress.create(record, lease);
 
-  const replay: ReplayMarker = { replayId: record.replayId, requestedAt: record.requestedAt };
+  const replay: ReplayMarker = {
+    replayId: record.replayId,
+    requestedAt: record.requestedAt,
+    ...(record.selection.subscriber ? { subscriber: record.selection.subscriber } : {}),
+  };
   const limiter = createRateLimiter({ perSecond: options.rate, now: deps.now, sleep: deps.sleep });
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const checkpointEveryMs = options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;

@@ -12,6 +12,9 @@ export const MAX_TYPES = 20;
 export const MAX_WINDOW_DAYS = 400;
 const DAY_MS = 86_400_000;
 
+/** A subscription's name, as the subscriber construct and `detail.replay.subscriber` carry it. */
+export const SUBSCRIBER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 const instant = z
   .string()
   .describe('ISO 8601: a date (2026-05-10, meaning 00:00 UTC) or a date-time with Z or an offset');
@@ -35,6 +38,13 @@ export const replaySelectionSchema = z.strictObject({
     .optional()
     .describe('Status of the stored item: received = never published'),
   scan: z.boolean().optional().describe('Allow a full-table scan when no key or index selects'),
+  subscriber: z
+    .string()
+    .regex(SUBSCRIBER_NAME, 'must be a subscription name: 1 to 64 letters, digits, "-" or "_"')
+    .optional()
+    .describe(
+      "Only this subscriber's rule receives the replayed events (detail.replay.subscriber); default: every subscriber that takes replays",
+    ),
 });
 export type ReplaySelectionInput = z.input<typeof replaySelectionSchema>;
 
@@ -52,6 +62,7 @@ export const frozenSelectionSchema = z.strictObject({
   types: z.array(z.string()).optional(),
   status: z.enum(STORED_STATUSES).optional(),
   scan: z.boolean().optional(),
+  subscriber: z.string().optional(),
 });
 export type ReplaySelection = z.output<typeof frozenSelectionSchema>;
 
@@ -65,6 +76,7 @@ export const JSON_FIELD_NAMES: SelectionFieldNames = {
   types: 'types',
   status: 'status',
   scan: 'scan',
+  subscriber: 'subscriber',
 };
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -161,6 +173,7 @@ export function normaliseSelection(
     ...(given.types ? { types: [...new Set(given.types)] } : {}),
     ...(given.status ? { status: given.status } : {}),
     ...(given.scan ? { scan: true } : {}),
+    ...(given.subscriber ? { subscriber: given.subscriber } : {}),
   };
 }
 
@@ -176,5 +189,6 @@ export function describeSelection(selection: ReplaySelection): string {
   );
   if (selection.types) parts.push(`type ${selection.types.join(', ')}`);
   if (selection.status) parts.push(`status ${selection.status}`);
+  if (selection.subscriber) parts.push(`for subscriber ${selection.subscriber} only`);
   return parts.join('; ');
 }

@@ -18,6 +18,7 @@ const FLAGS: SelectionFieldNames = {
   types: '--type',
   status: '--status',
   scan: '--scan',
+  subscriber: '--subscriber',
 };
 
 function problemsOf(input: unknown): string[] {

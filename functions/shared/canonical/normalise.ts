@@ -15,6 +15,8 @@ import type { PaymentEventDetail } from './payment-event.ts';
 export interface ReplayMarker {
   replayId: string;
   requestedAt: string;
+  /** The one subscriber the replay is for; absent: every subscriber that takes replays. */
+  subscriber?: string;
 }
 
 export interface NormaliseOptions {

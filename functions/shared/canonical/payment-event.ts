@@ -89,6 +89,12 @@ export const paymentEventDetailSchema = z
       .object({
         replayId: z.string(),
         requestedAt: isoUtc,
+        subscriber: z
+          .string()
+          .optional()
+          .describe(
+            'The one subscription this replay is for (its rule opts in); absent: for every subscriber that takes replays',
+          ),
       })
       .optional()
       .describe('Present only on replayed events; absent on live ones'),
