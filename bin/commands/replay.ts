@@ -248,6 +248,7 @@ export async function runReplayCommand(argv: string[], terminal: Terminal): Prom
       progress: new DynamoDbReplayProgressStore(target.dynamoDb, target.tableName),
       bus: new EventBridgeEventBus(target.eventBridge, target.eventBusName),
       eventSource: target.eventSource,
+      rawOnBus: target.rawOnBus,
       now: Date.now,
     };
     try {

@@ -11,6 +11,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { DEFAULT_EVENT_SOURCE } from '../../functions/shared/canonical/constants.ts';
+import type { RawOnBus } from '../../functions/shared/canonical/normalise.ts';
 import { UsageError } from './command.ts';
 
 export const TARGET_OPTIONS = {
@@ -43,6 +44,8 @@ export interface Target {
   tableName: string;
   eventBusName: string;
   eventSource: string;
+  /** What `detail.raw` carries on this bus (stack setting rawOnBus), so a CLI replay shares no more. */
+  rawOnBus: RawOnBus;
   queueUrl: string;
   queueArn: string;
   deadLetterQueueUrl: string;
@@ -96,6 +99,7 @@ const endpointsSchema = z.looseObject({
   deadLetterQueueArn: z.string().min(1),
   eventBusName: z.string().min(1),
   eventSource: z.string().min(1).optional(),
+  rawOnBus: z.string().optional(),
   pid: z.number().int().positive(),
   startedAt: z.string().optional(),
 });
@@ -202,12 +206,31 @@ function localTarget(values: TargetValues, env: NodeJS.ProcessEnv, cwd: string):
     tableName: endpoints.tableName,
     eventBusName: endpoints.eventBusName,
     eventSource: endpoints.eventSource ?? DEFAULT_EVENT_SOURCE,
+    rawOnBus: parseRawOnBus(endpoints.rawOnBus, `${directory}/endpoints.json rawOnBus`),
     queueUrl: endpoints.queueUrl,
     queueArn: endpoints.queueArn,
     deadLetterQueueUrl: endpoints.deadLetterQueueUrl,
     deadLetterQueueArn: endpoints.deadLetterQueueArn,
     ...clients,
   };
+}
+
+/**
+ * The rawOnBus setting as the stack outputs it (JSON `{"mode":...,"paths":[...]}`) or the local pipeline
+ * writes it; a stack deployed before the setting existed shares everything, as it did.
+ */
+function parseRawOnBus(text: string | undefined, where: string): RawOnBus {
+  if (text === undefined) return { mode: 'all' };
+  try {
+    const parsed = JSON.parse(text) as { mode?: unknown; paths?: unknown };
+    if (parsed.mode === 'all' || parsed.mode === 'none') return { mode: parsed.mode };
+    if (parsed.mode === 'redact' && Array.isArray(parsed.paths)) {
+      return { mode: 'redact', paths: parsed.paths.map(String) };
+    }
+  } catch {
+    // Reported below with the value.
+  }
+  throw new TargetError(`${where} is not a rawOnBus setting: ${text}`);
 }
 
 /** The stack outputs the commands need (lib/ declares them); EventSource is optional. */
@@ -220,7 +243,10 @@ const REQUIRED_OUTPUTS = [
   'DeadLetterQueueArn',
 ] as const;
 
-type StackOutputs = Record<(typeof REQUIRED_OUTPUTS)[number], string> & { EventSource?: string };
+type StackOutputs = Record<(typeof REQUIRED_OUTPUTS)[number], string> & {
+  EventSource?: string;
+  RawOnBus?: string;
+};
 
 function outputsOf(stack: Stack, name: string): StackOutputs {
   const outputs = new Map<string, string>();
@@ -236,6 +262,7 @@ function outputsOf(stack: Stack, name: string): StackOutputs {
   }
   const value = (key: string) => outputs.get(key) ?? '';
   const eventSource = outputs.get('EventSource');
+  const rawOnBus = outputs.get('RawOnBus');
   return {
     TableName: value('TableName'),
     EventBusName: value('EventBusName'),
@@ -244,6 +271,7 @@ function outputsOf(stack: Stack, name: string): StackOutputs {
     DeadLetterQueueUrl: value('DeadLetterQueueUrl'),
     DeadLetterQueueArn: value('DeadLetterQueueArn'),
     ...(eventSource ? { EventSource: eventSource } : {}),
+    ...(rawOnBus ? { RawOnBus: rawOnBus } : {}),
   };
 }
 
@@ -304,6 +332,7 @@ async function stackTarget(values: TargetValues, name: string): Promise<Target> 
     tableName: outputs.TableName,
     eventBusName: outputs.EventBusName,
     eventSource: outputs.EventSource ?? DEFAULT_EVENT_SOURCE,
+    rawOnBus: parseRawOnBus(outputs.RawOnBus, `stack ${name}'s RawOnBus output`),
     queueUrl: outputs.QueueUrl,
     queueArn: outputs.QueueArn,
     deadLetterQueueUrl: outputs.DeadLetterQueueUrl,

@@ -23,6 +23,7 @@ const handleBatch = createConsumerSqsHandler({
   store: new DynamoDbEventStore(dynamoDbClient, config.tableName),
   bus: new EventBridgeEventBus(eventBridgeClient, config.eventBusName),
   eventSource: config.eventSource,
+  rawOnBus: config.rawOnBus,
   now: Date.now,
   log: logger,
   metrics,

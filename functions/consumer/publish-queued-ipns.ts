@@ -8,7 +8,8 @@
  */
 import type { EventBus } from '../shared/bus/event-bus.ts';
 import { PERMANENT_ERROR_CODES, publishEntries } from '../shared/bus/publish-entries.ts';
-import { type CanonicalEvent, toCanonicalEvent } from '../shared/canonical/normalise.ts';
+import { type CanonicalEvent, type RawOnBus, toCanonicalEvent } from '../shared/canonical/normalise.ts';
+import { orderingOf } from '../shared/canonical/ordering.ts';
 import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import { parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import { StoredEventNotFoundError } from '../shared/store/errors.ts';
@@ -39,9 +40,11 @@ export type RecordOutcome =
   | { status: 'failed'; error: Error };
 
 export interface PublishQueuedIpnsDeps {
-  store: Pick<EventStore, 'readMany' | 'markPublished' | 'recordPublishFailure'>;
+  store: Pick<EventStore, 'readMany' | 'markPublished' | 'recordPublishFailure' | 'orderingFacts'>;
   bus: EventBus;
   eventSource: string;
+  /** What `detail.raw` carries (stack setting rawOnBus); default everything. */
+  rawOnBus?: RawOnBus;
   now: () => number;
   /** Epoch ms after which no PutEvents retry starts. */
   deadline: number;
@@ -87,6 +90,8 @@ export async function publishQueuedIpns(
   const unreadableById = new Map(unreadable.map((item) => [eventKeyId(item.key), item.error]));
   const outcomeById = new Map<string, RecordOutcome>();
 
+  // One Query per payment of the batch, for the ordering signals (what else is stored for it).
+  const facts = await deps.store.orderingFacts(stored.map((event) => event.paymentId));
   const toPublish: { event: StoredEvent; canonical: CanonicalEvent }[] = [];
   for (const key of new Map([...keyByMessage.values()].map((key) => [eventKeyId(key), key])).values()) {
     const id = eventKeyId(key);
@@ -119,7 +124,15 @@ export async function publishQueuedIpns(
       outcomeById.set(id, { status: 'not-publishable-now', reason: event.status });
     } else {
       try {
-        toPublish.push({ event, canonical: toCanonicalEvent(event, { source: deps.eventSource }) });
+        const ordering = orderingOf(event, facts.get(event.paymentId) ?? []);
+        toPublish.push({
+          event,
+          canonical: toCanonicalEvent(event, {
+            source: deps.eventSource,
+            ordering,
+            ...(deps.rawOnBus ? { rawOnBus: deps.rawOnBus } : {}),
+          }),
+        });
       } catch (error) {
         metrics.addMetric(METRICS.poisonRecords, 'Count', 1);
         metrics.addMetric(METRICS.unpublishableEvents, 'Count', 1);

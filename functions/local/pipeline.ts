@@ -12,6 +12,7 @@ import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { sweepStuckEvents } from '../operations/sweep-stuck-events.ts';
+import { rawOnBusFromEnv } from '../shared/canonical/raw-on-bus.ts';
 import type { QueuedIpn } from '../shared/queue/ipn-queue.ts';
 import { SqsIpnQueue } from '../shared/queue/sqs-ipn-queue.ts';
 import {
@@ -25,6 +26,7 @@ import { TABLE_KEYS } from '../shared/store/table-design.ts';
 import { readBody, toHttpApiEvent, writeHttpApiResult } from './api-gateway-adapter.ts';
 import { LOCAL_HOST, LOCAL_REGION, type RunningServer, startDynamoDb, startSqs } from './aws-servers.ts';
 import { type EventBusServer, envelopeJson, startEventBusServer } from './event-bus-server.ts';
+import type { Inspector } from './inspector/inspector-server.ts';
 import { createEventsTable, createQueues, type ProvisionedQueues } from './provision.ts';
 import { QueuePoller, type SqsHandler } from './queue-poller.ts';
 import {
@@ -76,6 +78,13 @@ export interface LocalPipelineOptions {
   sweepGraceMs?: number;
   /** Where status lines go; default stdout. */
   print?: (line: string) => void;
+  /**
+   * Port of the inspector page (functions/local/inspector/); 0 picks a free one. Default: no inspector
+   * (`okepay serve` asks for one on 4040).
+   */
+  inspectorPort?: number;
+  /** When `inspectorPort` is taken, use a free port instead of failing (`okepay serve`'s default port). */
+  inspectorPortFallback?: boolean;
 }
 
 export interface LocalEndpoints {
@@ -91,8 +100,12 @@ export interface LocalEndpoints {
   deadLetterQueueArn: string;
   eventBusName: string;
   eventSource: string;
+  /** The rawOnBus setting (OKEPAY_RAW_ON_BUS) as JSON, so a CLI replay shares what the consumer shares. */
+  rawOnBus: string;
   pid: number;
   startedAt: string;
+  /** The inspector page, when one was asked for. */
+  inspectorUrl?: string;
 }
 
 export interface LocalPipeline {
@@ -238,9 +251,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     };
     const consumer = (await import('../consumer/handler.ts')) as unknown as { handler: SqsHandler };
 
+    // Started below, once the signature failures it shows exist; deliveries report to it from then on.
+    let inspector: Inspector | undefined;
     const deliveries = new TargetDelivery({
       baseDir: dataDir,
       print,
+      onDeliveryResult: (result) => inspector?.recordDelivery(result),
       onDeliveryFailure: (rule, target, error) =>
         print(
           `rule ${rule}: delivery to ${target.type} target failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -271,6 +287,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         print(`signature failures: ${error instanceof Error ? error.message : String(error)}`),
     });
     signatureFailures.onAdd((failure) => print(signatureFailureLine(failure)));
+    if (options.inspectorPort !== undefined) {
+      // Imported only when asked for: the page's actions pull in the CLI's commands.
+      const { startInspector } = await import('./inspector/inspector-server.ts');
+      inspector = await startInspector({
+        port: options.inspectorPort,
+        fallbackToFreePort: options.inspectorPortFallback === true,
+        dataDir,
+        secrets,
+        signatureScheme: signatureSettings.scheme,
+        bus,
+        signatureFailures,
+        print,
+      });
+      started.push(inspector);
+    }
 
     const http = createServer((request, response) => {
       void (async () => {
@@ -287,6 +318,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           const result = await ingest.handler(event);
           recordIfSignatureRefused(signatureFailures, signatureSettings, { event, rawBody: body, result });
           writeHttpApiResult(response, result);
+          inspector?.recordIpn({ event, rawBody: body, result });
         }
       })().catch((error: unknown) => {
         print(`IPN endpoint: ${error instanceof Error ? error.message : String(error)}`);
@@ -363,8 +395,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       deadLetterQueueArn: queues.deadLetterQueueArn,
       eventBusName: LOCAL_BUS_NAME,
       eventSource,
+      rawOnBus: JSON.stringify(rawOnBusFromEnv(process.env)),
       pid: process.pid,
       startedAt: new Date().toISOString(),
+      ...(inspector ? { inspectorUrl: inspector.url } : {}),
     };
     writeFileSync(join(dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
 

@@ -33,6 +33,7 @@ const deps: ReplayDeps = {
   progress: new DynamoDbReplayProgressStore(dynamoDbClient, config.tableName),
   bus: new EventBridgeEventBus(eventBridgeClient, config.eventBusName),
   eventSource: config.eventSource,
+  rawOnBus: config.rawOnBus,
   now: Date.now,
   metrics,
 };

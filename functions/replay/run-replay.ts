@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEntry, BusEntryResult, EventBus } from '../shared/bus/event-bus.ts';
 import { publishEntries } from '../shared/bus/publish-entries.ts';
-import { type ReplayMarker, toCanonicalEvent } from '../shared/canonical/normalise.ts';
+import { type RawOnBus, type ReplayMarker, toCanonicalEvent } from '../shared/canonical/normalise.ts';
+import { type OrderingFact, orderingOf } from '../shared/canonical/ordering.ts';
 import type { MetricSink } from '../shared/observability.ts';
 import { type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
 import { ReplayNotFoundError } from './errors.ts';
@@ -36,10 +37,13 @@ import { orderKeyOf, type ReplayCandidate, type StoredEventQuery } from './store
 
 export interface ReplayDeps {
   query: StoredEventQuery;
-  store: Pick<EventStore, 'getMany'>;
+  /** With `orderingFacts`, replayed events carry ordering signals computed from what is stored now. */
+  store: Pick<EventStore, 'getMany'> & Partial<Pick<EventStore, 'orderingFacts'>>;
   progress: ReplayProgressStore;
   bus: EventBus;
   eventSource: string;
+  /** What `detail.raw` carries, as for live events (stack setting rawOnBus); default everything. */
+  rawOnBus?: RawOnBus;
   now: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -377,7 +381,11 @@ export async function runReplay(
   };
 
   /** A batch's entries, and failures for the events that cannot become one. */
-  const buildBatch = (items: WorkItem[], storedById: Map<string, StoredEvent>) => {
+  const buildBatch = (
+    items: WorkItem[],
+    storedById: Map<string, StoredEvent>,
+    facts: Map<string, OrderingFact[]> | undefined,
+  ) => {
     const batch: Batch = { items, settled: false, published: 0, failures: [] };
     const entries: BusEntry[] = [];
     const itemsOfEntries: WorkItem[] = [];
@@ -390,7 +398,15 @@ export async function runReplay(
         continue;
       }
       try {
-        entries.push(toCanonicalEvent(event, { source: deps.eventSource, replay }).entry);
+        const ordering = facts ? orderingOf(event, facts.get(event.paymentId) ?? []) : undefined;
+        entries.push(
+          toCanonicalEvent(event, {
+            source: deps.eventSource,
+            replay,
+            ...(ordering ? { ordering } : {}),
+            ...(deps.rawOnBus ? { rawOnBus: deps.rawOnBus } : {}),
+          }).entry,
+        );
         itemsOfEntries.push(item);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -405,11 +421,20 @@ export async function runReplay(
     const pages: WorkItem[][] = [];
     for (let index = 0; index < work.length; index += PAGE_SIZE)
       pages.push(work.slice(index, index + PAGE_SIZE));
-    let prefetch = pages[0] ? deps.store.getMany(pages[0]) : undefined;
+    // The bodies, and the ordering facts of their payments (one Query per payment), a page ahead.
+    const read = async (items: WorkItem[]) => {
+      const orderingFacts = deps.store.orderingFacts?.bind(deps.store);
+      const [events, facts] = await Promise.all([
+        deps.store.getMany(items),
+        orderingFacts ? orderingFacts(items.map((item) => item.paymentId)) : Promise.resolve(undefined),
+      ]);
+      return { events, facts };
+    };
+    let prefetch = pages[0] ? read(pages[0]) : undefined;
     for (const [pageIndex, page] of pages.entries()) {
-      const stored = await (prefetch ?? Promise.resolve([]));
+      const { events: stored, facts } = await (prefetch ?? Promise.resolve({ events: [], facts: undefined }));
       const nextPage = pages[pageIndex + 1];
-      prefetch = nextPage ? deps.store.getMany(nextPage) : undefined;
+      prefetch = nextPage ? read(nextPage) : undefined;
       // Awaited on the next page; if the run stops first, its failure must not go unhandled.
       prefetch?.catch(() => undefined);
       const storedById = new Map(stored.map((event) => [eventKeyId(event), event]));
@@ -420,6 +445,7 @@ export async function runReplay(
         const { batch, entries, itemsOfEntries } = buildBatch(
           page.slice(index, index + BATCH_SIZE),
           storedById,
+          facts,
         );
         await limiter.acquire(entries.length);
         if (failure !== undefined) return undefined;

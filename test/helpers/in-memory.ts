@@ -9,6 +9,7 @@ import {
   BusUnavailableError,
   type EventBus,
 } from '../../functions/shared/bus/event-bus.ts';
+import type { OrderingFact } from '../../functions/shared/canonical/ordering.ts';
 import type { IpnQueue, QueuedIpn } from '../../functions/shared/queue/ipn-queue.ts';
 import { StoredEventNotFoundError } from '../../functions/shared/store/errors.ts';
 import type {
@@ -154,6 +155,23 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
   }
 
   readonly deliveries = new Map<string, { count: number; last: string }>();
+
+  async orderingFacts(paymentIds: readonly string[]): Promise<Map<string, OrderingFact[]>> {
+    return new Map(
+      paymentIds.map((paymentId) => [
+        paymentId,
+        [...this.items.values()]
+          .filter((item) => item.paymentId === paymentId)
+          .map(({ event, revision, occurredAt, receivedAt, status }) => ({
+            event,
+            revision,
+            occurredAt,
+            receivedAt,
+            status,
+          })),
+      ]),
+    );
+  }
 
   async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {
     const entries: StateEntry[] =

@@ -11,6 +11,7 @@ import { parseIpnBody } from '../ipn/payload.ts';
 import type { StoredEvent } from '../store/event-store.ts';
 import { DEFAULT_EVENT_SOURCE } from './constants.ts';
 import { toCanonicalEvent } from './normalise.ts';
+import { orderingOf } from './ordering.ts';
 import { type PaymentEventEnvelope, paymentEventEnvelopeSchema } from './payment-event.ts';
 
 export const SCHEMA_FILE_NAME = 'okepay-payment-event.schema.json';
@@ -61,7 +62,9 @@ function exactSampleEnvelope(name: string, body: Buffer): PaymentEventEnvelope {
     conflictCount: 0,
     expiresAt: 0,
   };
-  const { detail, entry } = toCanonicalEvent(stored, { source: DEFAULT_EVENT_SOURCE });
+  // A sample is the only event of its payment: in order, and its own latest.
+  const ordering = orderingOf(stored, []);
+  const { detail, entry } = toCanonicalEvent(stored, { source: DEFAULT_EVENT_SOURCE, ordering });
   return {
     version: '0',
     id: uuidv5(name, SAMPLE_ID_NAMESPACE),

@@ -10,7 +10,11 @@ import { type IpnPayload, parseIpnBody } from '../ipn/payload.ts';
 import type { StoredEvent } from '../store/event-store.ts';
 import { SCHEMA_VERSION } from './constants.ts';
 import { eventIdFor } from './event-id.ts';
+import type { OrderingSignals } from './ordering.ts';
 import type { PaymentEventDetail } from './payment-event.ts';
+import { statusFor } from './status.ts';
+
+export { statusFor } from './status.ts';
 
 export interface ReplayMarker {
   replayId: string;
@@ -19,29 +23,55 @@ export interface ReplayMarker {
   subscriber?: string;
 }
 
+/** What `detail.raw` carries on the bus (stack setting `rawOnBus`); the stored item keeps the body. */
+export type RawOnBus = { mode: 'all' } | { mode: 'none' } | { mode: 'redact'; paths: readonly string[] };
+
 export interface NormaliseOptions {
   source: string;
   replay?: ReplayMarker;
+  /** Default: everything okePay sent. */
+  rawOnBus?: RawOnBus;
+  /** Ordering signals computed from the payment's stored events (`ordering.ts`). */
+  ordering?: OrderingSignals;
+}
+
+/**
+ * Removes dot paths (`customer.email`) from a copy of the payload; returns the paths that were there.
+ * Arrays are walked element by element (`attempts.code` removes every attempt's code).
+ */
+function redact(raw: Record<string, unknown>, paths: readonly string[]): string[] {
+  const removed: string[] = [];
+  const remove = (node: unknown, parts: readonly string[]): boolean => {
+    if (Array.isArray(node)) return node.map((item) => remove(item, parts)).some(Boolean);
+    if (node === null || typeof node !== 'object') return false;
+    const [head, ...rest] = parts;
+    if (head === undefined || !Object.hasOwn(node, head)) return false;
+    const record = node as Record<string, unknown>;
+    if (rest.length === 0) {
+      delete record[head];
+      return true;
+    }
+    return remove(record[head], rest);
+  };
+  for (const path of paths) if (remove(raw, path.split('.'))) removed.push(path);
+  return removed;
+}
+
+function rawFor(
+  raw: Record<string, unknown>,
+  rawOnBus: RawOnBus | undefined,
+): Pick<PaymentEventDetail, 'raw' | 'rawOmitted' | 'rawRedacted'> {
+  if (rawOnBus?.mode === 'none') return { raw: null, rawOmitted: 'withheld' };
+  if (rawOnBus?.mode === 'redact') {
+    const removed = redact(raw, rawOnBus.paths);
+    return removed.length > 0 ? { raw, rawRedacted: removed } : { raw };
+  }
+  return { raw };
 }
 
 export interface CanonicalEvent {
   detail: PaymentEventDetail;
   entry: BusEntry;
-}
-
-type StatusMapping = Pick<PaymentEventDetail, 'status' | 'statusReason'>;
-
-const STATUS_BY_EVENT: Record<string, StatusMapping> = {
-  'payment.pending': { status: 'Pending' },
-  'payment.succeeded': { status: 'Completed' },
-  'payment.failed': { status: 'Error' },
-  'payment.refunded': { status: 'Reversed', statusReason: 'refund' },
-  'payment.chargeback': { status: 'Reversed', statusReason: 'chargeback' },
-};
-
-/** OKPAY transaction status of an okePay event; unknown types are `None` ("status is not set yet"). */
-export function statusFor(event: string): StatusMapping {
-  return STATUS_BY_EVENT[event] ?? { status: 'None' };
 }
 
 function amountOf(payload: IpnPayload): PaymentEventDetail['amount'] {
@@ -89,7 +119,8 @@ export function toCanonicalEvent(stored: StoredEvent, options: NormaliseOptions)
     receivedAt: new Date(stored.receivedAt).toISOString(),
     ...(cascade ? { cascade } : {}),
     ...(options.replay ? { replay: options.replay } : {}),
-    raw,
+    ...(options.ordering ? { ordering: options.ordering } : {}),
+    ...rawFor(raw, options.rawOnBus),
   };
   const entry: BusEntry = {
     source: options.source,
@@ -101,7 +132,8 @@ export function toCanonicalEvent(stored: StoredEvent, options: NormaliseOptions)
     // A body near the 256 KiB ingest limit cannot travel whole; the stored item keeps it. Without raw
     // the event always fits: the payload schema bounds every field copied here (worst case measured in
     // test/unit/normalise.test.ts).
-    const trimmed: PaymentEventDetail = { ...detail, raw: null, rawOmitted: 'too_large' };
+    const { rawRedacted: _redacted, ...rest } = detail;
+    const trimmed: PaymentEventDetail = { ...rest, raw: null, rawOmitted: 'too_large' };
     return { detail: trimmed, entry: { ...entry, detail: detailJson(trimmed) } };
   }
   return { detail, entry };

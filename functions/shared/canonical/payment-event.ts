@@ -106,9 +106,47 @@ export const paymentEventDetailSchema = z
           'read it with a lossless JSON parser to keep them); null only when it was too large to publish (see rawOmitted)',
       ),
     rawOmitted: z
-      .literal('too_large')
+      .enum(['too_large', 'withheld'])
       .optional()
-      .describe('Set when raw was left out to keep the event under the PutEvents size limit'),
+      .describe(
+        'Why raw is null: too_large (left out to keep the event under the PutEvents size limit) or withheld ' +
+          '(the stack shares no raw payload on the bus: setting rawOnBus). The stored item keeps the body',
+      ),
+    rawRedacted: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Paths of the okePay payload left out of raw by the stack (setting rawOnBus), when any were present',
+      ),
+    ordering: z
+      .object({
+        outOfOrder: z
+          .boolean()
+          .describe(
+            "True when, as this event was published, the pipeline had already received an event of the same payment that happened later by okePay's occurred_at (a refund before its success)",
+          ),
+        latest: z
+          .object({
+            type: z.string().describe('Event type of the latest known event of the payment, by occurred_at'),
+            revision: z.number().int().min(1),
+            status: z.enum(TRANSACTION_STATUSES).describe("The payment's latest known OKPAY status"),
+            occurredAt: isoUtc,
+          })
+          .describe(
+            'The latest event of the payment by occurred_at among those stored when this one was published',
+          ),
+        basedOn: z
+          .number()
+          .int()
+          .min(1)
+          .describe(
+            'How many stored events of the payment (this one included) the signals were computed from',
+          ),
+      })
+      .optional()
+      .describe(
+        'Computed when the event is published (and again on a replay, from what is stored then); see README "Ordering signals"',
+      ),
   })
   .describe('detail of an okePay payment event');
 

@@ -10,6 +10,7 @@ import {
   type QueryCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { OrderingFact } from '../canonical/ordering.ts';
 import { StoredEventNotFoundError, StoreUnavailableError } from './errors.ts';
 import type { AttentionState, EventStateStore, ListStateOptions, StateEntry } from './event-states.ts';
 import {
@@ -525,6 +526,51 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return record;
+  }
+
+  async orderingFacts(paymentIds: readonly string[]): Promise<Map<string, OrderingFact[]>> {
+    const facts = new Map<string, OrderingFact[]>();
+    await Promise.all(
+      [...new Set(paymentIds)].map(async (paymentId) => {
+        const found: OrderingFact[] = [];
+        let startKey: Item | undefined;
+        do {
+          let page: QueryCommandOutput;
+          try {
+            page = await this.client.send(
+              new QueryCommand({
+                TableName: this.tableName,
+                ConsistentRead: true,
+                // The payment's stored events only (not its dedup markers), without their bodies.
+                KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :event)',
+                ProjectionExpression: '#sk, #event, revision, occurredAt, receivedAt, #status',
+                ExpressionAttributeNames: {
+                  '#pk': TABLE_KEYS.partitionKey,
+                  '#sk': TABLE_KEYS.sortKey,
+                  '#event': 'event',
+                  '#status': 'status',
+                },
+                ExpressionAttributeValues: { ':pk': { S: paymentKey(paymentId) }, ':event': { S: 'EVENT#' } },
+                ExclusiveStartKey: startKey,
+              }),
+            );
+          } catch (error) {
+            throw new StoreUnavailableError('Query', { cause: error });
+          }
+          for (const item of page.Items ?? []) {
+            const status = item.status?.S ?? '';
+            const event = item.event?.S;
+            const occurredAt = item.occurredAt?.S;
+            const receivedAt = item.receivedAt?.S;
+            if (!event || !occurredAt || !receivedAt || !isStatus(status)) continue;
+            found.push({ event, revision: Number(item.revision?.N ?? 1), occurredAt, receivedAt, status });
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+        facts.set(paymentId, found);
+      }),
+    );
+    return facts;
   }
 
   async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {

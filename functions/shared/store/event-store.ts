@@ -3,6 +3,7 @@
  * one per later revision of it (a body with the same key but different content), the rejected bodies
  * and the dedup markers. `table-design.ts` lays them out in DynamoDB.
  */
+import type { OrderingFact } from '../canonical/ordering.ts';
 
 /**
  * - `received`: stored, to be published (the queue or the sweeper brings it to the consumer);
@@ -160,6 +161,11 @@ export interface EventStore {
   recordPublishFailure(key: EventKey, at: string, reason: string): Promise<void>;
   /** The first copies, revisions and dedup markers of one payment (consistent). */
   paymentRecord(paymentId: string): Promise<PaymentRecord>;
+  /**
+   * For each payment, what ordering needs of its stored events (no bodies): one consistent Query per
+   * payment, with a projection.
+   */
+  orderingFacts(paymentIds: readonly string[]): Promise<Map<string, OrderingFact[]>>;
 }
 
 export const eventKeyId = (key: EventKey) =>
