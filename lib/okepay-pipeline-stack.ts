@@ -134,7 +134,8 @@ export class OkePayPipelineStack extends Stack {
         sid: 'ReadAndMarkIpns',
         effect: Effect.ALLOW,
         // Load a batch's stored IPNs, re-read one, mark it published.
-        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        // Query: the payment's other stored events, for the ordering signals (table only, no index).
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         resources: [table.tableArn],
       }),
     );

@@ -187,6 +187,7 @@ describe('the consumer function', () => {
     expect(allowedActions(template, SERVICE_NAMES.consumer)).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
       'events:PutEvents',
       'logs:CreateLogStream',
@@ -208,7 +209,7 @@ describe('the consumer function', () => {
           {
             Sid: 'ReadAndMarkIpns',
             Effect: 'Allow',
-            Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+            Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
             Resource: tableArn,
           },
         ]),
