@@ -22,6 +22,7 @@ const BENCHMARKS = [
   'aws-requests',
   'replay-throughput',
   'startup',
+  'inspector',
 ] as const;
 
 function runBenchmark(name: string, env: NodeJS.ProcessEnv): Promise<number> {

@@ -11,6 +11,9 @@ bus that runs the rules in events/rules and any --rules directory.
 
 Options:
   --port N          IPN endpoint port (env PORT, default 3000)
+  --inspector-port N
+                    the inspector page: live IPNs, timelines, actions (default 4040, or a free
+                    port when 4040 is taken; 0: a free port)
   --data-dir DIR    state, bus.jsonl and endpoints.json (env OKEPAY_DATA_DIR, default .okepay-local)
   --rules DIR       more rule files (*.json); repeatable
   -h, --help        show this help
@@ -25,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       port: { type: 'string' },
+      'inspector-port': { type: 'string' },
       'data-dir': { type: 'string' },
       rules: { type: 'string', multiple: true },
     },
@@ -32,6 +36,9 @@ export async function run(argv: string[]): Promise<number> {
   const portText = values.port ?? process.env.PORT ?? '3000';
   if (!/^\d+$/.test(portText) || Number(portText) > 65_535)
     throw new UsageError(`--port must be 0-65535, got "${portText}"`);
+  const inspectorPortText = values['inspector-port'] ?? '4040';
+  if (!/^\d+$/.test(inspectorPortText) || Number(inspectorPortText) > 65_535)
+    throw new UsageError(`--inspector-port must be 0-65535, got "${inspectorPortText}"`);
   const secrets = process.env.OKEPAY_WEBHOOK_SECRETS
     ? parseSecretList(process.env.OKEPAY_WEBHOOK_SECRETS)
     : undefined;
@@ -40,6 +47,9 @@ export async function run(argv: string[]): Promise<number> {
   const startedAt = performance.now();
   const pipeline = await startLocalPipeline({
     port: Number(portText),
+    inspectorPort: Number(inspectorPortText),
+    // The default port may be taken (another pipeline, another tool): the page then gets a free one.
+    inspectorPortFallback: values['inspector-port'] === undefined,
     dataDir: values['data-dir'] ?? process.env.OKEPAY_DATA_DIR,
     ruleDirs: values.rules ?? [],
     ...(secrets ? { secrets } : {}),
@@ -50,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   const lines = [
     `okePay pipeline running locally (started in ${Math.round(performance.now() - startedAt)} ms)`,
     `  IPN endpoint    POST ${endpoints.ipnUrl}`,
+    `  inspector       ${endpoints.inspectorUrl}  (live IPNs, timelines, resend/replay/release)`,
     `  webhook secret  ${secrets ? '(from OKEPAY_WEBHOOK_SECRETS)' : `${pipeline.secrets[0]}  (development default; set OKEPAY_WEBHOOK_SECRETS to change)`}`,
     `  data directory  ${pipeline.dataDir}  (bus.jsonl: every event on the bus; endpoints.json)`,
     `  event bus       ${endpoints.eventBusName} at ${endpoints.eventbridge}`,

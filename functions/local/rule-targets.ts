@@ -35,6 +35,18 @@ export interface TargetDeliveryOptions {
   /** HTTP attempts before giving up. Default 10 (about 2 minutes of retries). */
   maxHttpAttempts?: number;
   onDeliveryFailure?: (rule: string, target: LocalTarget, error: unknown) => void;
+  /** Called when a delivery ends, delivered or given up (`error` set): the local inspector shows it. */
+  onDeliveryResult?: (result: DeliveryResult) => void;
+}
+
+/** How one delivery of one bus event to one target of a rule ended. */
+export interface DeliveryResult {
+  /** The envelope's `id`: EventBridge's id of this publish. */
+  busEventId: string;
+  rule: string;
+  target: LocalTarget;
+  /** Set when it failed for good (after the retries of an http target). */
+  error?: unknown;
 }
 
 export class TargetDelivery {
@@ -63,12 +75,13 @@ export class TargetDelivery {
         const head = JSON.stringify({ id, rule, target });
         appendFileSync(this.outboxFile, `${head.slice(0, -1)},"envelope":${json}}\n`);
         this.track(
+          envelope.id,
           rule,
           target,
           this.post(target.url, json).then(() => this.markDelivered(id)),
         );
       } else {
-        this.track(rule, target, this.deliverOne(rule, target, json));
+        this.track(envelope.id, rule, target, this.deliverOne(rule, target, json));
       }
     });
   }
@@ -102,6 +115,8 @@ export class TargetDelivery {
       const { id, rule, target } = entry;
       if (target.type === 'http') {
         this.track(
+          // The outbox id is `<envelope id>/<rule>/<target index>`; envelope ids are UUIDs.
+          id.slice(0, id.indexOf('/')),
           rule,
           target,
           this.post(target.url, body).then(() => this.markDelivered(id)),
@@ -115,8 +130,14 @@ export class TargetDelivery {
     appendFileSync(this.outboxDoneFile, `${id}\n`);
   }
 
-  private track(rule: string, target: LocalTarget, work: Promise<void>): void {
-    const delivery = work.catch((error: unknown) => this.options.onDeliveryFailure?.(rule, target, error));
+  private track(busEventId: string, rule: string, target: LocalTarget, work: Promise<void>): void {
+    const delivery = work.then(
+      () => this.options.onDeliveryResult?.({ busEventId, rule, target }),
+      (error: unknown) => {
+        this.options.onDeliveryFailure?.(rule, target, error);
+        this.options.onDeliveryResult?.({ busEventId, rule, target, error });
+      },
+    );
     this.inFlight.add(delivery);
     void delivery.finally(() => this.inFlight.delete(delivery));
   }
