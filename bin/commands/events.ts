@@ -23,7 +23,7 @@ import { ORDER_REF_INDEX, orderRefKey } from '../../functions/shared/store/table
 import { confirm } from './attention.ts';
 import { parseOptions, UsageError } from './command.ts';
 import { runRejectedCommand } from './rejected.ts';
-import { runReplayCommand } from './replay.ts';
+import { FLAG_NAMES, runReplayCommand, SELECTION_OPTIONS } from './replay.ts';
 import { runRevisionsCommand } from './revisions.ts';
 import {
   dataDirectory,
@@ -73,12 +73,7 @@ Examples:
 
 const OPTIONS = {
   ...TARGET_OPTIONS,
-  'payment-id': { type: 'string', multiple: true },
-  'order-ref': { type: 'string' },
-  since: { type: 'string' },
-  until: { type: 'string' },
-  type: { type: 'string', multiple: true },
-  status: { type: 'string' },
+  ...SELECTION_OPTIONS,
   state: { type: 'string' },
   limit: { type: 'string' },
   before: { type: 'string' },
@@ -211,16 +206,7 @@ async function list(values: Values, terminal: Terminal, target: Target, store: D
         ...(values.type ? { types: values.type } : {}),
         ...(values.status !== undefined ? { status: values.status } : {}),
       },
-      names: {
-        paymentIds: '--payment-id',
-        orderRef: '--order-ref',
-        since: '--since',
-        until: '--until',
-        types: '--type',
-        status: '--status',
-        scan: '--scan',
-        subscriber: '--subscriber',
-      },
+      names: FLAG_NAMES,
       ...(values.state ? { state: values.state as ListState } : {}),
       ...(values.before ? { before: values.before } : {}),
       limit: Number(limitText),

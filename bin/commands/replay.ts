@@ -68,14 +68,19 @@ Examples:
   npx okepay replay --stack okepay --order-ref ORDER-1042 --type payment.succeeded
   npx okepay replay --local --since 2026-05-10 --subscriber ledger`;
 
-const OPTIONS = {
-  ...TARGET_OPTIONS,
+/** The selection flags, shared with `okepay events list`. */
+export const SELECTION_OPTIONS = {
   'payment-id': { type: 'string', multiple: true },
   'order-ref': { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
   type: { type: 'string', multiple: true },
   status: { type: 'string' },
+} as const;
+
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  ...SELECTION_OPTIONS,
   scan: { type: 'boolean' },
   subscriber: { type: 'string' },
   'dry-run': { type: 'boolean' },
@@ -84,7 +89,7 @@ const OPTIONS = {
   resume: { type: 'string' },
 } as const;
 
-const FLAG_NAMES: SelectionFieldNames = {
+export const FLAG_NAMES: SelectionFieldNames = {
   paymentIds: '--payment-id',
   orderRef: '--order-ref',
   since: '--since',

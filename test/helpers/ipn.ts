@@ -80,3 +80,16 @@ export function sign(body: Buffer | string, options: SignOptions = {}): string {
 export function signedHeaders(body: Buffer | string, options: SignOptions = {}): Record<string, string> {
   return { 'content-type': 'application/json', 'x-okepay-signature': sign(body, options) };
 }
+
+/** POSTs a body to a running IPN endpoint, signed now (wall clock) with the test secret. */
+export function postSignedIpn(
+  url: string,
+  body: Buffer | string,
+  options: SignOptions = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: signedHeaders(body, { timestamp: Math.floor(Date.now() / 1000), ...options }),
+    body,
+  });
+}

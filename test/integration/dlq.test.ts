@@ -27,12 +27,12 @@ import { UsageError } from '../../bin/commands/command.ts';
 import { runDlqCommand } from '../../bin/commands/dlq.ts';
 import { type EventBusServer, startEventBusServer } from '../../functions/local/event-bus-server.ts';
 import type { DeadLetterDiagnosis } from '../../functions/replay/diagnose-dead-letters.ts';
-import type { Terminal } from '../../functions/replay/terminal.ts';
 import type { PaymentEventDetail } from '../../functions/shared/canonical/payment-event.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
 import { httpApiEvent } from '../helpers/api-gateway.ts';
 import { ipnJson, signedHeaders, TEST_SECRET } from '../helpers/ipn.ts';
 import { type LocalAws, startLocalAws } from '../helpers/local-aws.ts';
+import { recordingTerminal } from '../helpers/terminal.ts';
 
 type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -120,22 +120,6 @@ async function count(queueUrl: string): Promise<number> {
     Number(Attributes?.ApproximateNumberOfMessages) +
     Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
   );
-}
-
-function recordingTerminal(
-  options: { interactive?: boolean; answer?: string } = {},
-): Terminal & { stdout: () => string } {
-  const out: string[] = [];
-  return {
-    out: { write: (text: string) => out.push(text), isTTY: false },
-    err: { write: () => true, isTTY: false },
-    interactive: options.interactive ?? false,
-    ask: async () => options.answer ?? '',
-    onInterrupt: () => () => {},
-    env: {},
-    cwd: process.cwd(),
-    stdout: () => out.join(''),
-  };
 }
 
 const dlq = (args: string[], terminal = recordingTerminal()) =>

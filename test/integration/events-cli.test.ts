@@ -13,7 +13,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../functions/local/pi
 import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
 import { type FakeCloudFormation, startFakeCloudFormation } from '../helpers/fake-cloudformation.ts';
-import { ipnJson, RawNumber, sign, TEST_SECRET } from '../helpers/ipn.ts';
+import { ipnJson, postSignedIpn, RawNumber, TEST_SECRET } from '../helpers/ipn.ts';
 import { recordingTerminal } from '../helpers/terminal.ts';
 
 let pipeline: LocalPipeline;
@@ -43,15 +43,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
   });
 
-  const post = (body: string) =>
-    fetch(endpoints.ipnUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-okepay-signature': sign(body, { timestamp: Math.floor(Date.now() / 1000) }),
-      },
-      body,
-    });
+  const post = (body: string) => postSignedIpn(endpoints.ipnUrl, body);
   const refund = (amount: string) =>
     ipnJson({
       event: 'payment.refunded',
@@ -94,7 +86,7 @@ afterAll(async () => {
 });
 
 const events = async (args: string[]) => {
-  const terminal = recordingTerminal(process.env);
+  const terminal = recordingTerminal({ env: process.env });
   const code = await runEventsCommand(args, terminal);
   return { code, out: terminal.stdout(), err: terminal.stderr() };
 };

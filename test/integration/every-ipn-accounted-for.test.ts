@@ -17,7 +17,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../functions/local/pi
 import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
 import { contentSha256 } from '../../functions/shared/ipn/content-hash.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
-import { ipnJson, RawNumber, sign, TEST_SECRET } from '../helpers/ipn.ts';
+import { ipnJson, postSignedIpn, RawNumber, TEST_SECRET } from '../helpers/ipn.ts';
 import { recordingTerminal } from '../helpers/terminal.ts';
 
 let pipeline: LocalPipeline;
@@ -52,14 +52,7 @@ afterAll(async () => {
 });
 
 async function post(body: string) {
-  const response = await fetch(pipeline.endpoints.ipnUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-okepay-signature': sign(body, { timestamp: Math.floor(Date.now() / 1000) }),
-    },
-    body,
-  });
+  const response = await postSignedIpn(pipeline.endpoints.ipnUrl, body);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 

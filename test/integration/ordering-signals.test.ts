@@ -11,7 +11,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../functions/local/pipeline.ts';
 import { paymentEventJsonSchema } from '../../functions/shared/canonical/artifacts.ts';
-import { ipnJson, sign, TEST_SECRET } from '../helpers/ipn.ts';
+import { ipnJson, postSignedIpn, TEST_SECRET } from '../helpers/ipn.ts';
 
 let pipeline: LocalPipeline;
 let dataDir: string;
@@ -26,15 +26,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const post = (body: string) =>
-  fetch(pipeline.endpoints.ipnUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-okepay-signature': sign(body, { timestamp: Math.floor(Date.now() / 1000) }),
-    },
-    body,
-  });
+const post = (body: string) => postSignedIpn(pipeline.endpoints.ipnUrl, body);
 
 const published = (type: string) =>
   pipeline.bus.waitForEvent(

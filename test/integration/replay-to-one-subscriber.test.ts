@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runReplayCommand } from '../../bin/commands/replay.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../functions/local/pipeline.ts';
 import { subscriptionPattern } from '../../functions/shared/rules/subscription-pattern.ts';
-import { ipnJson, sign, TEST_SECRET } from '../helpers/ipn.ts';
+import { ipnJson, postSignedIpn, TEST_SECRET } from '../helpers/ipn.ts';
 import { recordingTerminal } from '../helpers/terminal.ts';
 
 let pipeline: LocalPipeline;
@@ -61,14 +61,7 @@ const waitUntil = async (test: () => boolean) => {
 
 it('replays to the named subscriber only; a replay without --subscriber reaches both', async () => {
   const body = ipnJson({ payment_id: 'pay_for_ledger' });
-  const response = await fetch(pipeline.endpoints.ipnUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-okepay-signature': sign(body, { timestamp: Math.floor(Date.now() / 1000) }),
-    },
-    body,
-  });
+  const response = await postSignedIpn(pipeline.endpoints.ipnUrl, body);
   expect(response.status).toBe(200);
   expect(await waitUntil(() => SUBSCRIBERS.every((name) => delivered(name).length === 1))).toBe(true);
 

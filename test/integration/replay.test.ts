@@ -23,7 +23,6 @@ import {
   type ReplayRunOptions,
   runReplay,
 } from '../../functions/replay/run-replay.ts';
-import type { Terminal } from '../../functions/replay/terminal.ts';
 import { EventBridgeEventBus } from '../../functions/shared/bus/eventbridge-event-bus.ts';
 import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
 import type { PaymentEventDetail } from '../../functions/shared/canonical/payment-event.ts';
@@ -32,6 +31,7 @@ import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-
 import { httpApiEvent } from '../helpers/api-gateway.ts';
 import { ipnJson, RawNumber, signedHeaders, TEST_SECRET } from '../helpers/ipn.ts';
 import { type LocalAws, startLocalAws, TEST_CREDENTIALS } from '../helpers/local-aws.ts';
+import { recordingTerminal } from '../helpers/terminal.ts';
 
 type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 type ReplayHandler = (event: unknown, context?: Context) => Promise<ReplayResponse | DryRunResponse>;
@@ -300,25 +300,6 @@ describe('replay against the local servers', () => {
   });
 });
 
-/** A terminal that keeps what the command prints. */
-function recordingTerminal(
-  env: NodeJS.ProcessEnv = {},
-): Terminal & { stdout: () => string; stderr: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out: { write: (text: string) => out.push(text), isTTY: false },
-    err: { write: (text: string) => err.push(text), isTTY: false },
-    interactive: false,
-    ask: async () => '',
-    onInterrupt: () => () => {},
-    env,
-    cwd: process.cwd(),
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
-
 describe('npx okepay replay --local', () => {
   let dataDir: string;
   beforeAll(() => {
@@ -356,7 +337,7 @@ describe('npx okepay replay --local', () => {
   });
 
   it('prints a dry run as a table', async () => {
-    const terminal = recordingTerminal({ OKEPAY_DATA_DIR: dataDir });
+    const terminal = recordingTerminal({ env: { OKEPAY_DATA_DIR: dataDir } });
     await runReplayCommand(
       ['--local', '--order-ref', 'ORDER-OLD', '--type', 'payment.failed', '--dry-run'],
       terminal,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../functions/local/pipeline.ts';
 import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
 import { contentSha256 } from '../../functions/shared/ipn/content-hash.ts';
-import { ipnJson, RawNumber, sign, TEST_SECRET } from '../helpers/ipn.ts';
+import { ipnJson, postSignedIpn, RawNumber, TEST_SECRET } from '../helpers/ipn.ts';
 
 let pipeline: LocalPipeline;
 let dataDir: string;
@@ -28,14 +28,7 @@ afterAll(async () => {
 });
 
 const post = async (body: string) => {
-  const response = await fetch(pipeline.endpoints.ipnUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-okepay-signature': sign(body, { timestamp: Math.floor(Date.now() / 1000) }),
-    },
-    body,
-  });
+  const response = await postSignedIpn(pipeline.endpoints.ipnUrl, body);
   return { status: response.status, body: (await response.json()) as unknown };
 };
 
