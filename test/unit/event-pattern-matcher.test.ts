@@ -1,10 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  compileEventPattern,
   type EventPattern,
   type JsonValue,
   matchesEventPattern,
   validateEventPattern,
 } from '../../functions/shared/event-pattern-matcher.ts';
+import { parseExactJson } from '../../functions/shared/rules/exact-json.ts';
+
+const samplesDir = join(import.meta.dirname, '../../events/samples');
 
 // Most cases below are adapted from the examples in the EventBridge user guide ("Creating event patterns",
 // "Comparison operators", "Arrays in event patterns", "Matching null values and empty strings") and the
@@ -1030,6 +1036,316 @@ describe('combinations', () => {
     expect(fieldMatches([{ numeric: ['>'] }], 5)).toBe(false);
     expect(fieldMatches([{ wildcard: 'a**' }], 'ab')).toBe(false);
     expect(fieldMatches([{ prefix: 'a', suffix: 'b' }], 'ab')).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Where the matcher once disagreed with Event Ruler (issue 12). Each case says what AWS does; the reasons
+// and sources are in the "Decision (a)" to "(d)" comments of the matcher.
+// ---------------------------------------------------------------------------------------------------------
+
+/** Pattern and event as JSON text, parsed with their numbers as written (as `okepay rules test` does). */
+function matchesJson(pattern: string, event: string): boolean {
+  return matchesEventPattern(parseExactJson(pattern) as EventPattern, parseExactJson(event));
+}
+
+type JsonCase = { name: string; pattern: string; event: string; expected: boolean };
+
+describe('decision (a): exists:false on a field inside an array of objects', () => {
+  // Event Ruler's NameState.getNameTransitions(event, membership) counts every field of that path that is
+  // array-consistent with the fields matched so far; the EventBridge guide says nothing about arrays here.
+  it.each<JsonCase>([
+    {
+      name: 'AWS does not match when any element has the field, although another element lacks it',
+      pattern: '{"items": {"test": [{"exists": false}]}}',
+      event: '{"items": [{"a": 1}, {"test": 1}]}',
+      expected: false,
+    },
+    {
+      name: 'AWS matches when no element has the field',
+      pattern: '{"items": {"test": [{"exists": false}]}}',
+      event: '{"items": [{"a": 1}, {"b": 2}]}',
+      expected: true,
+    },
+    {
+      name: 'AWS ignores elements ruled out by a field sorting before it ("sku" < "test" pins element 0)',
+      pattern: '{"items": {"sku": ["a"], "test": [{"exists": false}]}}',
+      event: '{"items": [{"sku": "a"}, {"sku": "b", "test": 1}]}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not let a field sorting after it rule elements out ("code" < "sku": any element counts)',
+      pattern: '{"items": {"code": [{"exists": false}], "sku": ["a"]}}',
+      event: '{"items": [{"sku": "a"}, {"sku": "b", "code": "x"}]}',
+      expected: false,
+    },
+    {
+      name: 'AWS does not match when the element pinned by the earlier field has it',
+      pattern: '{"items": {"sku": ["a"], "test": [{"exists": false}]}}',
+      event: '{"items": [{"sku": "a", "test": 1}, {"sku": "b"}]}',
+      expected: false,
+    },
+    {
+      name: 'AWS matches an empty array of objects (no element has the field)',
+      pattern: '{"items": {"test": [{"exists": false}]}}',
+      event: '{"items": []}',
+      expected: true,
+    },
+  ])('$name', ({ pattern, event, expected }) => {
+    expect(matchesJson(pattern, event)).toBe(expected);
+  });
+
+  it('AWS does not match "cascades without a response code" on payment-succeeded, whose first attempts have codes', () => {
+    const sample = parseExactJson(readFileSync(join(samplesDir, 'payment-succeeded.json'), 'utf8'));
+    const pattern: EventPattern = { detail: { cascade: { attempts: { code: [{ exists: false }] } } } };
+    expect(matchesEventPattern(pattern, sample)).toBe(false);
+  });
+});
+
+describe('decision (b): a $or whose branches name a field also written outside it', () => {
+  // Event Ruler's JsonRuleCompiler forks the fields written so far into each $or branch and writes every
+  // field with a map put: within a branch, the field written later in the document wins.
+  const outerFirst = '{"a": ["1"], "$or": [{"a": ["2"]}, {"b": ["3"]}]}';
+  const outerLast = '{"$or": [{"a": ["2"]}, {"b": ["3"]}], "a": ["1"]}';
+  it.each<JsonCase>([
+    {
+      name: "AWS matches a=2 alone: the branch's a replaces the outer a written before the $or",
+      pattern: outerFirst,
+      event: '{"a": "2"}',
+      expected: true,
+    },
+    {
+      name: 'AWS matches a=1 with b=3 (the other branch keeps a=1)',
+      pattern: outerFirst,
+      event: '{"a": "1", "b": "3"}',
+      expected: true,
+    },
+    { name: 'AWS does not match a=1 alone', pattern: outerFirst, event: '{"a": "1"}', expected: false },
+    {
+      name: "AWS matches a=1 alone when the outer a is written after the $or (it replaces the branch's a)",
+      pattern: outerLast,
+      event: '{"a": "1"}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not match a=2 when the outer a=1 is written after the $or',
+      pattern: outerLast,
+      event: '{"a": "2"}',
+      expected: false,
+    },
+    {
+      name: 'AWS matches a USD payment when "currency": ["EUR"] precedes a $or naming currency USD',
+      pattern:
+        '{"detail": {"currency": ["EUR"], "$or": [{"currency": ["USD"]}, {"amount": {"number": [{"numeric": [">", 1000]}]}}]}}',
+      event: '{"detail": {"currency": "USD", "amount": {"number": 5}}}',
+      expected: true,
+    },
+    {
+      name: 'AWS still applies the outer EUR in the branch that does not name currency',
+      pattern:
+        '{"detail": {"currency": ["EUR"], "$or": [{"currency": ["USD"]}, {"amount": {"number": [{"numeric": [">", 1000]}]}}]}}',
+      event: '{"detail": {"currency": "GBP", "amount": {"number": 5000}}}',
+      expected: false,
+    },
+  ])('$name', ({ pattern, event, expected }) => {
+    expect(matchesJson(pattern, event)).toBe(expected);
+  });
+
+  it('reports the replaced field, so that `okepay rules lint` can warn', () => {
+    const { overrides } = compileEventPattern(parseExactJson(outerFirst) as EventPattern);
+    expect(overrides).toEqual([
+      expect.objectContaining({
+        path: 'a',
+        kept: expect.objectContaining({ location: '$or[0].a' }),
+        dropped: expect.objectContaining({ location: 'a' }),
+        choices: ['$or[0]'],
+      }),
+    ]);
+  });
+});
+
+describe('decision (c): numbers a double cannot hold exactly', () => {
+  // The EventBridge guide: numeric matching "is limited to values between -5.0e9 and +5.0e9 inclusive,
+  // with 15 digits of precision, or six digits to the right of the decimal point". Outside that, Event
+  // Ruler matches a number by its text (JsonRuleCompiler adds an exact match on the literal; ByteMachine
+  // falls back to the text when an event value is not a comparable number).
+  it.each<JsonCase>([
+    {
+      name: 'AWS matches 9007199254740993 written the same way in the event',
+      pattern: '{"id": [9007199254740993]}',
+      event: '{"id": 9007199254740993}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not match 9007199254740993 against 9007199254740992 (the same double)',
+      pattern: '{"id": [9007199254740993]}',
+      event: '{"id": 9007199254740992}',
+      expected: false,
+    },
+    {
+      name: 'AWS does not match a 22-digit id against one differing in the last digit',
+      pattern: '{"detail": {"raw": {"transaction_id": [9994456683762355345868]}}}',
+      event: '{"detail": {"raw": {"transaction_id": 9994456683762355345869}}}',
+      expected: false,
+    },
+    {
+      name: 'AWS matches 1e400 written the same way',
+      pattern: '{"x": [1e400]}',
+      event: '{"x": 1e400}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not match 1e400 against 1E400 (text differs, no numeric value)',
+      pattern: '{"x": [1e400]}',
+      event: '{"x": 1E400}',
+      expected: false,
+    },
+    {
+      name: 'AWS still matches 300 against 3.0e2 (same value inside the domain)',
+      pattern: '{"x": [300]}',
+      event: '{"x": 3.0e2}',
+      expected: true,
+    },
+    {
+      name: 'AWS matches 129.9 against 129.900000',
+      pattern: '{"x": [129.9]}',
+      event: '{"x": 129.900000}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not match 0.1 against 0.1000000000000000000001 (JSON.parse would say equal)',
+      pattern: '{"x": [0.1]}',
+      event: '{"x": 0.1000000000000000000001}',
+      expected: false,
+    },
+    {
+      name: 'AWS matches 0.30000000000000004 only by its text',
+      pattern: '{"x": [0.30000000000000004]}',
+      event: '{"x": 0.30000000000000004}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not compare 0.30000000000000004 numerically (more than six decimals)',
+      pattern: '{"x": [{"numeric": [">", 0]}]}',
+      event: '{"x": 0.30000000000000004}',
+      expected: false,
+    },
+    {
+      name: 'AWS compares 0.000001 numerically (six decimals)',
+      pattern: '{"x": [{"numeric": [">", 0]}]}',
+      event: '{"x": 0.000001}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not compare 1e400 numerically',
+      pattern: '{"x": [{"numeric": [">", 0]}]}',
+      event: '{"x": 1e400}',
+      expected: false,
+    },
+    {
+      name: 'AWS compares 5e9 numerically (the limit is inclusive)',
+      pattern: '{"x": [{"numeric": [">=", 5000000000]}]}',
+      event: '{"x": 5000000000}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not compare 5000000000.000001 numerically (above the limit)',
+      pattern: '{"x": [{"numeric": [">", 0]}]}',
+      event: '{"x": 5000000000.000001}',
+      expected: false,
+    },
+    {
+      name: 'AWS compares -5e9 numerically',
+      pattern: '{"x": [{"numeric": ["<=", -5000000000]}]}',
+      event: '{"x": -5e9}',
+      expected: true,
+    },
+    {
+      name: 'AWS tells 4999999999.999998 from 4999999999.999999 (six decimals, exactly)',
+      pattern: '{"x": [{"numeric": ["<", 4999999999.999999]}]}',
+      event: '{"x": 4999999999.999998}',
+      expected: true,
+    },
+    {
+      name: 'AWS excludes 100.0 with anything-but 100 (same value)',
+      pattern: '{"x": [{"anything-but": [100]}]}',
+      event: '{"x": 100.0}',
+      expected: false,
+    },
+    {
+      name: 'AWS does not exclude 1e400 with anything-but 100',
+      pattern: '{"x": [{"anything-but": [100]}]}',
+      event: '{"x": 1e400}',
+      expected: true,
+    },
+  ])('$name', ({ pattern, event, expected }) => {
+    expect(matchesJson(pattern, event)).toBe(expected);
+  });
+
+  it('takes a JavaScript number as its shortest form: 0.1 + 0.2 is 0.30000000000000004, not comparable', () => {
+    expect(fieldMatches([{ numeric: ['>', 0] }], 0.1 + 0.2)).toBe(false);
+    expect(fieldMatches([{ numeric: ['>', 0] }], 0.3)).toBe(true);
+  });
+
+  it.each([
+    { operand: '0.1234567', problem: 'more than six digits after the decimal point' },
+    { operand: '1e-7', problem: 'more than six digits after the decimal point' },
+    { operand: '5000000000.5', problem: 'outside the supported range' },
+    { operand: '1e400', problem: 'outside the supported range' },
+  ])('AWS refuses a numeric operand of $operand', ({ operand, problem }) => {
+    const problems = validateEventPattern(parseExactJson(`{"x": [{"numeric": [">", ${operand}]}]}`));
+    expect(problems).toEqual([expect.stringContaining(problem)]);
+  });
+
+  it('accepts numeric operands with six decimals and exact numbers of any size', () => {
+    expect(validateEventPattern(parseExactJson('{"x": [{"numeric": [">", 0.123456, "<", 5e9]}]}'))).toEqual(
+      [],
+    );
+    expect(validateEventPattern(parseExactJson('{"x": [9994456683762355345868, 1e400]}'))).toEqual([]);
+  });
+});
+
+describe('decision (d): keys containing a dot', () => {
+  // Event Ruler's README, "Caveat: Compiled rules and JSON keys with dots": keys are joined with "." so
+  // both rule forms compile alike and match both event forms ("should not be relied upon").
+  it.each<JsonCase>([
+    {
+      name: 'AWS matches a dotted pattern key against nested event keys',
+      pattern: '{"detail": {"a.b": ["x"]}}',
+      event: '{"detail": {"a": {"b": "x"}}}',
+      expected: true,
+    },
+    {
+      name: 'AWS matches a dotted pattern key against the same dotted event key',
+      pattern: '{"detail": {"a.b": ["x"]}}',
+      event: '{"detail": {"a.b": "x"}}',
+      expected: true,
+    },
+    {
+      name: 'AWS matches nested pattern keys against a dotted event key',
+      pattern: '{"detail": {"a": {"b": ["x"]}}}',
+      event: '{"detail": {"a.b": "x"}}',
+      expected: true,
+    },
+    {
+      name: 'AWS sees both event forms as one field with two values',
+      pattern: '{"detail": {"a": {"b": ["y"]}}}',
+      event: '{"detail": {"a.b": "x", "a": {"b": "y"}}}',
+      expected: true,
+    },
+    {
+      name: 'AWS does not match a dotted key one level off',
+      pattern: '{"detail": {"a.b": ["x"]}}',
+      event: '{"detail": {"a": {"b": {"c": "x"}}}}',
+      expected: false,
+    },
+  ])('$name', ({ pattern, event, expected }) => {
+    expect(matchesJson(pattern, event)).toBe(expected);
+  });
+
+  it('reports dotted keys, so that `okepay rules lint` can warn', () => {
+    const { dottedKeys } = compileEventPattern({ detail: { 'a.b': ['x'] } });
+    expect(dottedKeys).toEqual([{ key: 'a.b', location: 'detail.a.b' }]);
   });
 });
 
