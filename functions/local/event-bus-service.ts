@@ -3,12 +3,14 @@
  * PutEvents with rule matching, the record of accepted events and matches, listeners, and injected
  * faults. `event-bus-server.ts` puts it behind the AWS JSON protocol.
  */
+
 import { randomUUID } from 'node:crypto';
 import {
   type EventPattern,
   matchesEventPattern,
   validateEventPattern,
 } from '../shared/event-pattern-matcher.ts';
+import { parseExactJson } from '../shared/rules/exact-json.ts';
 import {
   AwsJsonError,
   type JsonObject,
@@ -244,8 +246,15 @@ export class LocalEventBridge<TTarget = unknown> {
     this.events.push(event);
     this.trim(this.events);
     this.emit(this.eventListeners, (listener) => listener(event, bus.name));
+    // Matched on the detail's numbers as sent, as EventBridge does (a 22-digit id is not rounded to a
+    // double first); the envelope the targets get keeps the same digits (envelopeJson).
+    let exactEvent: unknown;
+    const matchable = () => {
+      exactEvent ??= { ...event, detail: exactDetailOf(valid.detailJson, event.detail) };
+      return exactEvent;
+    };
     for (const rule of bus.rules.values()) {
-      if (rule.state !== 'ENABLED' || !matchesEventPattern(rule.eventPattern, event)) continue;
+      if (rule.state !== 'ENABLED' || !matchesEventPattern(rule.eventPattern, matchable())) continue;
       const match: RuleMatch<TTarget> = {
         rule: rule.name,
         eventBusName: bus.name,
@@ -452,4 +461,13 @@ function parseEventPattern(text: string | undefined): EventPattern {
     );
   }
   return pattern as EventPattern;
+}
+
+/** The detail with lossless numbers for matching; as parsed when lossless-json cannot read it. */
+function exactDetailOf(detailJson: string, parsed: unknown): unknown {
+  try {
+    return parseExactJson(detailJson);
+  } catch {
+    return parsed;
+  }
 }

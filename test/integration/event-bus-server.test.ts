@@ -310,6 +310,27 @@ describe('rule matching', () => {
     expect(server.matches[0]?.targets).toEqual([{ type: 'log' }]);
   });
 
+  it('matches on the numbers as sent: a number a double cannot hold is not rounded first', async () => {
+    server.addRule({
+      name: 'exact-id',
+      eventPattern: { detail: { transactionId: ['9994456683762355345868'] } },
+    });
+    server.addRule({
+      name: 'exact-big',
+      eventPattern: { detail: { big: [9007199254740992] } },
+    });
+
+    await client.send(
+      new PutEventsCommand({
+        Entries: [entry({ Detail: '{"transactionId":"9994456683762355345868","big":9007199254740993}' })],
+      }),
+    );
+
+    // 9007199254740993 reads as ...992 through a double; EventBridge compares it as sent (beyond its
+    // documented numeric range only the exact text matches), so the rule for ...992 must not match.
+    expect(server.matches.map((m) => m.rule)).toEqual(['succeeded-payments', 'exact-id']);
+  });
+
   it('matches rules added while running', async () => {
     server.addRule({ name: 'pending-only', eventPattern: { 'detail-type': ['payment.pending'] } });
 
