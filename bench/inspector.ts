@@ -9,12 +9,16 @@
  *   MutationObserver in the page. Both clocks are the machine's wall clock at sub-millisecond resolution
  *   (`performance.timeOrigin + performance.now()` in Node and in the page).
  *
+ * Floor: a one-line page from a bare node server, loaded the same way: what Chromium itself costs here.
+ *
  * Targets (reported, never asserted): load event < 500 ms cold, row < 100 ms after the answer (median).
  * The browser's own start is not counted: a developer's browser is already running.
  *
  *   npx tsx bench/inspector.ts [--runs 5] [--events 50]
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -85,11 +89,37 @@ const TIMING_SCRIPT = `(() => {
   };
 })()`;
 
-async function loadPage(page: Page, url: string, reload: boolean): Promise<LoadTiming> {
+async function loadPage(page: Page, url: string, reload: boolean, ready = true): Promise<LoadTiming> {
   if (reload) await page.reload({ waitUntil: 'load' });
   else await page.goto(url, { waitUntil: 'load' });
-  await page.waitForSelector('html[data-ready="true"]');
+  if (ready) await page.waitForSelector('html[data-ready="true"]');
   return (await page.evaluate(TIMING_SCRIPT)) as LoadTiming;
+}
+
+/** The floor: the least a page can be, from the least a server can do. */
+async function floorLoads(browser: Browser, runs: number): Promise<LoadTiming[]> {
+  const server = createServer((_request, response) =>
+    response
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><title>floor</title><p>floor</p>'),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const timings: LoadTiming[] = [];
+  try {
+    for (let run = 0; run < runs; run++) {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      try {
+        timings.push(await loadPage(await context.newPage(), url, false, false));
+      } finally {
+        await context.close();
+      }
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return timings;
 }
 
 /** Records, in the page, when each row (by payment id) entered the list. */
@@ -158,8 +188,10 @@ async function main(): Promise<void> {
   const browser: Browser = await launchChromium();
   const cold: LoadTiming[] = [];
   const warm: LoadTiming[] = [];
+  let floor: LoadTiming[] = [];
   let rows: { afterAnswer: number[]; afterSend: number[] } | undefined;
   try {
+    floor = await floorLoads(browser, runs);
     for (let run = 0; run < runs; run++) {
       const serve = await startServe();
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -183,14 +215,18 @@ async function main(): Promise<void> {
     ms(median(timings.map((t) => t.firstByte))),
     ms(median(timings.map((t) => t.domContentLoaded))),
     ms(median(timings.map((t) => t.load))),
-    ms(median(timings.map((t) => t.listShown))),
+    timings.every((t) => Number.isNaN(t.listShown)) ? '–' : ms(median(timings.map((t) => t.listShown))),
     ms(Math.max(...timings.map((t) => t.load))),
     `${formatNumber(median(timings.map((t) => t.bytes)) / 1024, 1)} KB`,
   ];
   printTable(
     `Inspector: page load in Chromium, median of ${runs} fresh \`okepay serve\` runs`,
     ['load', 'first byte', 'DOMContentLoaded', 'load event', 'list on screen', 'slowest load', 'transferred'],
-    [loadRow('cold (first request after start, new context)', cold), loadRow('reload (same context)', warm)],
+    [
+      loadRow('cold (first request after start, new context)', cold),
+      loadRow('reload (same context)', warm),
+      loadRow('floor: a one-line page from a bare node server, new context', floor),
+    ],
     [
       'From the navigation start (the first request for the page). "list on screen": the live stream\'s first',
       'snapshot rendered. The browser was started before the pipeline; its start is not counted.',

@@ -59,7 +59,7 @@ function toast(message, ok = true) {
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => {
     box.className = 'toast';
-  }, 6000);
+  }, 4000);
 }
 
 /** Runs an action: a POST with the page's token; the answer is shown, then the views refresh. */
@@ -279,8 +279,9 @@ function section(title, ...children) {
   return h('section', { class: 'block' }, h('h3', {}, title), ...children);
 }
 
-function exchangeView(exchange) {
-  const { row, request, response } = exchange;
+/** The verdict of one IPN, and what to do about it. */
+function verdictView(exchange) {
+  const { row } = exchange;
   const parts = [
     h(
       'header',
@@ -319,10 +320,15 @@ function exchangeView(exchange) {
       ),
     );
   }
-  parts.push(
+  return parts;
+}
+
+/** The request as received (headers folded), and the answer. */
+function exchangeView(exchange) {
+  const { row, request, response } = exchange;
+  return [
     section(
       `Request: ${request.method} ${request.path}`,
-      headersTable(request.headers),
       h(
         'h4',
         {},
@@ -330,10 +336,15 @@ function exchangeView(exchange) {
       ),
       h('pre', { class: 'body' }, request.body),
       h('div', { class: 'actions' }, curlButton({ ipn: String(row.id) })),
+      h(
+        'details',
+        { class: 'request-headers' },
+        h('summary', {}, `Headers (${Object.keys(request.headers).length})`),
+        headersTable(request.headers),
+      ),
     ),
     section(`Answer: HTTP ${response.status}`, h('pre', { class: 'body' }, response.body)),
-  );
-  return parts;
+  ];
 }
 
 function deliveryText(delivery) {
@@ -572,12 +583,14 @@ async function renderDetail() {
     let key;
     if (selected.kind === 'ipn') {
       const exchange = await getJson(`/api/ipns/${selected.id}`);
-      parts = exchangeView(exchange);
+      parts = verdictView(exchange);
       key = `ipn:${selected.id}`;
+      // A 401's body is not verified: the payment it names may not be the sender's to look at.
       const paymentId = exchange.row.paymentId;
       if (paymentId && exchange.row.status !== 401) {
         parts.push(...timelineView(await getJson(`/api/payments/${encodeURIComponent(paymentId)}`)));
       }
+      parts.push(...exchangeView(exchange));
     } else if (selected.kind === 'payment') {
       parts = timelineView(await getJson(`/api/payments/${encodeURIComponent(selected.paymentId)}`));
       key = `payment:${selected.paymentId}`;
