@@ -139,11 +139,19 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
    * The CLI's own view of the local pipeline (endpoints.json), made on first use: the pipeline writes
    * that file once every server is up, after the inspector started listening.
    */
-  const localTarget = () => {
-    target ??= resolveTarget({ local: true, 'data-dir': options.dataDir }, process.env, process.cwd());
-    target.catch(() => {
-      target = undefined;
-    });
+  const localTarget = (): Promise<Target> => {
+    if (!target) {
+      const resolving = resolveTarget(
+        { local: true, 'data-dir': options.dataDir },
+        process.env,
+        process.cwd(),
+      );
+      // The caller gets the failure; it is not kept, so the next request tries again.
+      resolving.catch(() => {
+        if (target === resolving) target = undefined;
+      });
+      target = resolving;
+    }
     return target;
   };
 
@@ -239,7 +247,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     }
     const payment = /^\/api\/payments\/([^/]+)$/.exec(path);
     if (payment) {
-      const paymentId = decodeURIComponent(payment[1] ?? '');
+      let paymentId: string;
+      try {
+        paymentId = decodeURIComponent(payment[1] ?? '');
+      } catch {
+        return sendJson(response, 400, { error: 'The payment id is not a valid URL component' });
+      }
       const view = await paymentView(paymentId, {
         target: await localTarget(),
         dataDir: options.dataDir,
