@@ -22,6 +22,7 @@ import { SqsDeadLetterQueue } from '../../replay/sqs-dead-letter-queue.ts';
 import type { Terminal } from '../../replay/terminal.ts';
 import { EventBridgeEventBus } from '../../shared/bus/eventbridge-event-bus.ts';
 import { DynamoDbEventStore } from '../../shared/store/dynamodb-event-store.ts';
+import { ActionRefusedError } from './errors.ts';
 
 export const ACTIONS = ['resend', 'replay', 'release', 'discard', 'reprocess', 'redrive'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -31,18 +32,6 @@ export interface ActionResult {
   ok: boolean;
   message: string;
   [detail: string]: unknown;
-}
-
-/** The action could not be done as asked (nothing matches, wrong state, bad input): HTTP 4xx. */
-export class ActionRefusedError extends Error {
-  override readonly name = 'ActionRefusedError';
-  constructor(
-    message: string,
-    readonly status: 400 | 404 | 409,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 const paymentId = z.string().min(1).max(256);

@@ -14,25 +14,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { readLocalEndpoints, resolveTarget, type Target } from '../../../bin/commands/targets.ts';
-import { LIST_STATES, type ListState, listEvents } from '../../operations/list-events.ts';
-import { DynamoDbStoredEventQuery } from '../../replay/dynamodb-stored-event-query.ts';
 import type { LocalTarget } from '../../shared/rules/rule-file.ts';
-import { DynamoDbEventStore } from '../../shared/store/dynamodb-event-store.ts';
 import { readBody } from '../api-gateway-adapter.ts';
 import { LOCAL_HOST } from '../aws-servers.ts';
 import type { EventBusServer } from '../event-bus-server.ts';
 import type { RecentSignatureFailures } from '../recent-signature-failures.ts';
 import type { DeliveryResult } from '../rule-targets.ts';
-import {
-  ACTIONS,
-  type ActionName,
-  ActionRefusedError,
-  deadLetterStatus,
-  runAction,
-} from './inspector-actions.ts';
+import { ActionRefusedError } from './errors.ts';
+import type { InspectorApi } from './inspector-api.ts';
 import { type LiveChange, LiveRecord } from './live-record.ts';
-import { curlCommand, paymentView } from './payment-view.ts';
 import { checkAction, checkHost, newInspectorToken } from './request-guard.ts';
 
 export interface InspectorOptions {
@@ -134,25 +124,22 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     options.print(`inspector: ${error instanceof Error ? error.message : String(error)}`),
   );
   const streams = new Set<ServerResponse>();
-  let target: Promise<Target> | undefined;
+  let api: Promise<InspectorApi> | undefined;
   /**
-   * The CLI's own view of the local pipeline (endpoints.json), made on first use: the pipeline writes
-   * that file once every server is up, after the inspector started listening.
+   * The reads and actions on the stored record pull in the CLI's modules (some 100 ms of imports):
+   * loaded on the first request that needs them, so the pipeline's start does not wait for them.
    */
-  const localTarget = (): Promise<Target> => {
-    if (!target) {
-      const resolving = resolveTarget(
-        { local: true, 'data-dir': options.dataDir },
-        process.env,
-        process.cwd(),
-      );
-      // The caller gets the failure; it is not kept, so the next request tries again.
-      resolving.catch(() => {
-        if (target === resolving) target = undefined;
-      });
-      target = resolving;
-    }
-    return target;
+  const loadApi = () => {
+    api ??= import('./inspector-api.ts').then(({ createInspectorApi }) =>
+      createInspectorApi({
+        dataDir: options.dataDir,
+        secrets: options.secrets,
+        signatureScheme: options.signatureScheme,
+        live,
+        busEvents: options.bus.events,
+      }),
+    );
+    return api;
   };
 
   const broadcast = (change: LiveChange) => {
@@ -197,9 +184,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const guard = checkAction(request.headers, port, token);
       if (!guard.ok) return sendJson(response, guard.status, { error: guard.message });
       const name = /^\/api\/actions\/([a-z]+)$/.exec(path)?.[1];
-      if (name === undefined || !(ACTIONS as readonly string[]).includes(name)) {
-        return sendJson(response, 404, { error: 'No such action' });
-      }
+      if (name === undefined) return sendJson(response, 404, { error: 'No such action' });
       if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
         return sendJson(response, 415, { error: 'Send the action as application/json' });
       }
@@ -211,19 +196,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       } catch {
         return sendJson(response, 400, { error: 'The body is not JSON' });
       }
-      const deps = {
-        target: await localTarget(),
-        dataDir: options.dataDir,
-        secrets: options.secrets,
-        env: process.env,
-      };
-      try {
-        return sendJson(response, 200, await runAction(name as ActionName, input, deps));
-      } catch (error) {
-        if (error instanceof ActionRefusedError)
-          return sendJson(response, error.status, { error: error.message });
-        throw error;
-      }
+      return sendJson(response, 200, await (await loadApi()).act(name, input));
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return sendJson(response, 405, { error: 'GET or POST only' });
@@ -245,74 +218,11 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
         ? sendJson(response, 200, exchange)
         : sendJson(response, 404, { error: 'No such IPN in this run (the list keeps the latest 500)' });
     }
-    const payment = /^\/api\/payments\/([^/]+)$/.exec(path);
-    if (payment) {
-      let paymentId: string;
-      try {
-        paymentId = decodeURIComponent(payment[1] ?? '');
-      } catch {
-        return sendJson(response, 400, { error: 'The payment id is not a valid URL component' });
-      }
-      const view = await paymentView(paymentId, {
-        target: await localTarget(),
-        dataDir: options.dataDir,
-        live,
-        busEvents: options.bus.events,
-      });
-      return sendJson(response, 200, view);
+    if (path.startsWith('/api/')) {
+      const answer = await (await loadApi()).get(path, url.searchParams);
+      if (answer !== undefined) return sendJson(response, 200, answer);
     }
-    if (path === '/api/events') {
-      const state = url.searchParams.get('state') ?? undefined;
-      if (state !== undefined && !(LIST_STATES as readonly string[]).includes(state)) {
-        return sendJson(response, 400, { error: `state must be one of ${LIST_STATES.join(', ')}` });
-      }
-      const before = url.searchParams.get('before') ?? undefined;
-      const target = await localTarget();
-      const page = await listEvents(
-        { ...(state ? { state: state as ListState } : {}), ...(before ? { before } : {}), limit: 100 },
-        {
-          query: new DynamoDbStoredEventQuery(target.dynamoDb, target.tableName),
-          states: new DynamoDbEventStore(target.dynamoDb, target.tableName),
-          now: Date.now,
-        },
-      );
-      return sendJson(response, 200, page);
-    }
-    if (path === '/api/dlq') return sendJson(response, 200, await deadLetterStatus(await localTarget()));
-    if (path === '/api/curl') return sendJson(response, 200, { curl: await curlFor(url.searchParams) });
     return sendJson(response, 404, { error: 'Not found' });
-  };
-
-  /** "Copy as curl": of a live IPN (`ipn=ID`) or of a stored event (`paymentId`, `event`, `revision`). */
-  const curlFor = async (params: URLSearchParams): Promise<string> => {
-    const target = await localTarget();
-    const { ipnUrl } = readLocalEndpoints({ 'data-dir': options.dataDir }, process.env, process.cwd());
-    let rawBody: Buffer | undefined;
-    const ipnId = params.get('ipn');
-    if (ipnId !== null) {
-      const exchange = live.exchange(Number(ipnId));
-      if (exchange && !exchange.request.bodyTruncated) {
-        rawBody = Buffer.from(
-          exchange.request.body,
-          exchange.request.bodyEncoding === 'base64' ? 'base64' : 'utf8',
-        );
-      }
-    } else {
-      const record = await new DynamoDbEventStore(target.dynamoDb, target.tableName).paymentRecord(
-        params.get('paymentId') ?? '',
-      );
-      rawBody = record.events.find(
-        (event) => event.event === params.get('event') && String(event.revision) === params.get('revision'),
-      )?.body;
-    }
-    if (rawBody === undefined) throw new ActionRefusedError('No such request or stored event', 404);
-    return curlCommand({
-      ipnUrl: ipnUrl ?? '',
-      rawBody,
-      secret: options.secrets[0] ?? '',
-      scheme: options.signatureScheme,
-      nowMs: Date.now(),
-    });
   };
 
   const server = createServer((request, response) => {
@@ -366,7 +276,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
           server.close(() => resolveClose());
           server.closeAllConnections();
         });
-        if (target) (await target.catch(() => undefined))?.destroy();
+        if (api) await (await api).close();
       })();
       return closing;
     },
