@@ -1,11 +1,22 @@
 import { existsSync } from 'node:fs';
-import { ArnFormat, Stack } from 'aws-cdk-lib';
-import { CfnRule, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
+import {
+  type CfnRule,
+  type IEventBus,
+  type IRuleTarget,
+  RuleTargetInput,
+  type RuleTargetInputProperties,
+} from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, ResourcePolicy, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
-import { type RuleDefinition, readRuleDirectories } from '../functions/shared/rules/rule-file.ts';
-import { TooManyRulesError } from './errors.ts';
+import { Construct, RootConstruct } from 'constructs';
+import {
+  type RuleDefinition,
+  RuleFileError,
+  readRuleDirectories,
+} from '../functions/shared/rules/rule-file.ts';
+import { PaymentEventSubscriptionError, TooManyRulesError } from './errors.ts';
+import { PaymentEventSubscription } from './payment-event-subscription.ts';
 
 /**
  * The rule files of a directory (`events/rules/*.json`), each checked with the same reader the local
@@ -47,7 +58,8 @@ export const AUDIT_LOG_INPUT = {
 
 export interface AuditedRule {
   readonly definition: RuleDefinition;
-  readonly rule: CfnRule;
+  /** The rule, its audit log target, dead-letter queue and alarms. */
+  readonly subscription: PaymentEventSubscription;
   /** Where the rule's matches are written. */
   readonly logGroup: LogGroup;
 }
@@ -58,10 +70,34 @@ export interface AuditedRulesProps {
   readonly logRetention: RetentionDays;
 }
 
+/** The input transformer of the audit log target (a CloudWatch Logs target takes `{timestamp, message}`). */
+class AuditLogInput extends RuleTargetInput {
+  // RuleTargetInput's constructor is protected: the class makes its one instance itself.
+  static readonly instance = new AuditLogInput();
+  override bind(): RuleTargetInputProperties {
+    return AUDIT_LOG_INPUT;
+  }
+}
+
 /**
- * One EventBridge rule per rule file, each writing what it matches to its own CloudWatch Logs group:
- * an audit trail of what each subscription saw. The files' local targets (log, file, http) are for the
- * local pipeline only and are not deployed.
+ * The logical id CDK gives an element at this construct's path in its stack. The rules were CfnRules at
+ * `Rules/<name>` before they became subscriptions; a rule whose logical id changed would be created anew
+ * under the same name before the old one is deleted, which fails (or deletes the new one).
+ */
+function logicalIdAtPathOf(construct: Construct): string {
+  const scopes = construct.node.scopes;
+  const path = scopes.slice(scopes.indexOf(Stack.of(construct)) + 1).map((scope) => scope.node.id);
+  let replica: Construct = new RootConstruct();
+  for (const id of path) replica = new Construct(replica, id);
+  return Names.nodeUniqueId(replica.node);
+}
+
+/**
+ * One subscription per rule file, each writing what it matches to its own CloudWatch Logs group: an
+ * audit trail of what each subscription saw. Each is a {@link PaymentEventSubscription} named after its
+ * file's `name`, taking live events and the replays for every subscriber or for it (`deliver: both`), so
+ * `okepay replay --subscriber <name>` refills one audit log. The files' local targets (log, file, http)
+ * are for the local pipeline only and are not deployed.
  */
 export class AuditedRules extends Construct {
   readonly rules: AuditedRule[];
@@ -75,29 +111,39 @@ export class AuditedRules extends Construct {
 
     this.rules = props.definitions.map((definition) => {
       const logGroup = new LogGroup(this, `${definition.name}-AuditLogs`, { retention: props.logRetention });
-      // The L1 resource on purpose: the file's pattern is deployed exactly as written (and as the
-      // local matcher evaluates it), without the L2's camelCase EventPattern translation in between.
-      const rule = new CfnRule(this, definition.name, {
-        name: definition.name,
-        description: definition.description || undefined,
-        eventBusName: props.bus.eventBusName,
-        eventPattern: definition.eventPattern,
-        state: 'ENABLED',
-        targets: [
-          {
-            id: 'AuditLog',
-            // The target takes the log group ARN without the trailing ":*" of LogGroup.logGroupArn.
-            arn: stack.formatArn({
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: logGroup.logGroupName,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-            inputTransformer: AUDIT_LOG_INPUT,
-          },
-        ],
-      });
-      return { definition, rule, logGroup };
+      const auditLog: IRuleTarget = {
+        bind: () => ({
+          // The target takes the log group ARN without the trailing ":*" of LogGroup.logGroupArn.
+          arn: stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: logGroup.logGroupName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+          input: AuditLogInput.instance,
+        }),
+      };
+      let subscription: PaymentEventSubscription;
+      try {
+        subscription = new PaymentEventSubscription(this, definition.name, {
+          bus: props.bus,
+          name: definition.name,
+          description: definition.description || undefined,
+          eventPattern: definition.eventPattern,
+          deliver: 'both',
+          target: auditLog,
+          runbook: 'docs/DEPLOY.md, "Alarms"',
+          // The pipeline's outputs stay the short list the tools read; the rules are on the dashboard.
+          outputs: false,
+        });
+      } catch (error) {
+        if (error instanceof PaymentEventSubscriptionError) {
+          throw new RuleFileError(definition.file, [error.message], { cause: error });
+        }
+        throw error;
+      }
+      (subscription.rule.node.defaultChild as CfnRule).overrideLogicalId(logicalIdAtPathOf(subscription));
+      return { definition, subscription, logGroup };
     });
 
     if (this.rules.length > 0) {
@@ -116,7 +162,7 @@ export class AuditedRules extends Construct {
         ],
       });
       // So no rule matches before it may write its audit log.
-      for (const { rule } of this.rules) rule.node.addDependency(policy);
+      for (const { subscription } of this.rules) subscription.rule.node.addDependency(policy);
     }
   }
 }

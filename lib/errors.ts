@@ -33,3 +33,23 @@ export class TooManyRulesError extends Error {
     );
   }
 }
+
+/** A `PaymentEventSubscription` (or the pattern built for it) cannot be created as given. */
+export class PaymentEventSubscriptionError extends Error {
+  override readonly name = 'PaymentEventSubscriptionError';
+  constructor(
+    readonly subscription: string,
+    problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Invalid payment event subscription ${JSON.stringify(subscription)}: ${problem}`, options);
+  }
+}
+
+/** A subscription's event pattern cannot be built as given; each problem says what to change. */
+export class PaymentEventPatternError extends Error {
+  override readonly name = 'PaymentEventPatternError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid payment event pattern:\n  - ${problems.join('\n  - ')}`);
+  }
+}

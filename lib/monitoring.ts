@@ -312,13 +312,16 @@ export class Monitoring extends Construct {
       },
     );
 
-    for (const { definition } of props.rules) {
-      alarm(
-        `RuleFailedInvocations-${definition.name}`,
-        ruleMetric(bus, definition.name, 'FailedInvocations'),
-        1,
-        `Rule ${definition.name} could not write matched events to its audit log group.`,
-      );
+    // Each audited rule is a subscription with its own alarms (failed deliveries, its dead-letter queue);
+    // they notify the same topic and show with the others.
+    for (const { subscription } of props.rules) {
+      for (const created of subscription.alarms) {
+        if (this.topic) {
+          created.addAlarmAction(new SnsAction(this.topic));
+          created.addOkAction(new SnsAction(this.topic));
+        }
+        this.alarms.push(created);
+      }
     }
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
@@ -406,9 +409,14 @@ export class Monitoring extends Construct {
           width: 12,
         }),
         new GraphWidget({
-          title: 'Rules: failed deliveries',
+          title: 'Rules: failed deliveries, and what waits in their dead-letter queues',
           left: props.rules.map(({ definition }) =>
             ruleMetric(bus, definition.name, 'FailedInvocations').with({ label: definition.name }),
+          ),
+          right: props.rules.map(({ definition, subscription }) =>
+            subscription.deadLetterQueue
+              .metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: PERIOD })
+              .with({ label: `${definition.name} DLQ` }),
           ),
           width: 12,
         }),

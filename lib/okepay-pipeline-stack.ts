@@ -56,6 +56,14 @@ export class OkePayPipelineStack extends Stack {
     Tags.of(this).add('application', 'okepay-pipeline');
 
     const table = createEventsTable(this, 'EventsTable');
+    // What detail.raw carries on the bus: the consumer and the replay read the same, so a replayed event
+    // shares no more than the live one did.
+    const rawOnBus = {
+      OKEPAY_RAW_ON_BUS: settings.rawOnBus.mode,
+      ...(settings.rawOnBus.mode === 'redact'
+        ? { OKEPAY_RAW_REDACT_PATHS: JSON.stringify(settings.rawOnBus.redactPaths) }
+        : {}),
+    };
     const consumerTimeout = Duration.seconds(settings.consumerTimeoutSeconds);
     const maxBatchingWindow = Duration.seconds(settings.maxBatchingWindowSeconds);
     const queues = new IpnQueues(this, 'IpnQueues', {
@@ -127,6 +135,7 @@ export class OkePayPipelineStack extends Stack {
         TABLE_NAME: table.tableName,
         EVENT_BUS_NAME: events.bus.eventBusName,
         EVENT_SOURCE: settings.eventSource,
+        ...rawOnBus,
       },
     });
     consumer.role.addToPolicy(
@@ -170,6 +179,7 @@ export class OkePayPipelineStack extends Stack {
         TABLE_NAME: table.tableName,
         EVENT_BUS_NAME: events.bus.eventBusName,
         EVENT_SOURCE: settings.eventSource,
+        ...rawOnBus,
       },
     });
     replay.role.addToPolicy(
@@ -297,6 +307,16 @@ export class OkePayPipelineStack extends Stack {
       EventSource: {
         value: settings.eventSource,
         description: '"source" of the payment events (replay publishes with the same)',
+      },
+      RawOnBus: {
+        // The shape `okepay replay --stack` reads, so a replay from the CLI shares what the stack's own do.
+        value: JSON.stringify(
+          settings.rawOnBus.mode === 'redact'
+            ? { mode: 'redact', paths: settings.rawOnBus.redactPaths }
+            : { mode: settings.rawOnBus.mode },
+        ),
+        description:
+          'What detail.raw carries on the bus (rawOnBus setting): all, none, or redact these paths',
       },
       TableName: { value: table.tableName, description: 'DynamoDB table of the stored IPN events' },
       QueueUrl: { value: queues.queue.queueUrl, description: 'SQS queue between ingest and the consumer' },

@@ -63,6 +63,16 @@ const accountId = matching(/^\d{12}$/, 'a 12-digit AWS account id');
  */
 export const MAX_DEAD_LETTER_AGE_ALARM_HOURS = 9 * 24;
 
+/** What `detail.raw` may carry on the bus (the consumer and replay read it as OKEPAY_RAW_ON_BUS). */
+export const RAW_ON_BUS_MODES = ['all', 'none', 'redact'] as const;
+
+/**
+ * A dot path of the okePay payload: keys of letters, digits, "_", "$" or "-", joined by dots. The same
+ * rule as the functions' reading of OKEPAY_RAW_REDACT_PATHS (functions/shared/canonical/raw-on-bus.ts),
+ * so a path the synth accepts never fails a cold start.
+ */
+const RAW_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+
 /** SQS's visibility timeout for the consumer's queue: six times its timeout plus the batching window. */
 export function visibilityTimeoutSeconds(settings: {
   consumerTimeoutSeconds: number;
@@ -73,117 +83,138 @@ export function visibilityTimeoutSeconds(settings: {
   return 6 * settings.consumerTimeoutSeconds + settings.maxBatchingWindowSeconds;
 }
 
-const settingsSchema = z
-  .strictObject({
-    /** Steady-state requests per second the IPN endpoint accepts before answering 429. */
-    apiRateLimit: integer(1, 5_000).default(50),
-    /** Requests the IPN endpoint accepts in a burst above the rate. */
-    apiBurstLimit: integer(1, 5_000).default(100),
-    /** Memory of every function, in MB (CPU scales with it). */
-    functionMemoryMb: integer(128, 10_240).default(512),
-    /** Ingest timeout. API Gateway HTTP APIs wait at most 30 s for an integration. */
-    ingestTimeoutSeconds: integer(3, 30).default(15),
-    /**
-     * Consumer timeout. The handler keeps 3 s back to mark items published, so less than 10 s leaves it
-     * almost no time to publish. The queue's visibility timeout is derived from it.
-     */
-    consumerTimeoutSeconds: integer(10, 900).default(30),
-    /** Retention of the function, API access and rule audit log groups. */
-    logRetentionDays: numberWhere(
-      (days) => (LOG_RETENTION_DAYS as number[]).includes(days),
-      `one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`,
-    ).default(RetentionDays.THREE_MONTHS),
-    /** Reserved concurrency of the ingest function; none by default (it uses the account's pool). */
-    ingestReservedConcurrency: integer(1, 10_000).optional(),
-    /** Reserved concurrency of the consumer function; none by default. */
-    consumerReservedConcurrency: integer(1, 10_000).optional(),
-    /** Receives of a message before SQS moves it to the dead-letter queue. */
-    maxReceiveCount: integer(1, 1_000).default(5),
-    /** Messages per consumer invocation (more than 10 needs a batching window). */
-    batchSize: integer(1, 10_000).default(10),
-    /** Seconds SQS may wait to fill a batch; 0 invokes as soon as messages arrive. */
-    maxBatchingWindowSeconds: integer(0, 300).default(0),
-    /** Days the bus archive keeps every event for replay; 0 keeps them forever. */
-    archiveRetentionDays: integer(0, 36_500).default(365),
-    /** What okePay's HMAC covers: the raw body, or `<t>.<raw body>` (see README "Signature"). */
-    signatureScheme: oneOf(SIGNATURE_SCHEMES).default('body'),
-    /** Allowed distance, either way, between the signature timestamp and now. */
-    signatureToleranceSeconds: integer(1, 86_400).default(300),
-    /** Days a stored event is kept in the table (its TTL). */
-    eventRetentionDays: integer(1, 3_650).default(90),
-    /**
-     * Days the small dedup marker of each body is kept (its TTL): a captured request sent again after
-     * the stored body expired is still a duplicate (counted as `IpnExpiredDuplicate`) instead of being
-     * stored and published a second time. At least `eventRetentionDays`.
-     */
-    dedupRetentionDays: integer(1, 36_500).default(DEFAULT_DEDUP_RETENTION_DAYS),
-    /**
-     * A body with a known `payment_id` + `event` but different content: `hold` keeps it for an
-     * operator to release or discard (`npx okepay revisions`); `publish` publishes it at once as its
-     * own canonical event.
-     */
-    revisionPolicy: oneOf(REVISION_POLICIES).default('hold'),
-    /**
-     * Minutes a stored event may stay unpublished before the sweeper counts it as stuck and enqueues it
-     * again. At least the queue's visibility timeout, so a message still being retried is left alone.
-     */
-    sweepGraceMinutes: integer(1, 1_440).default(15),
-    /** Minutes between two sweeper runs (each also publishes the gauges the alarms read). */
-    sweepIntervalMinutes: integer(1, 60).default(5),
-    /** `source` of the events on the bus; `aws.` is reserved by AWS. */
-    eventSource: matching(
-      /^(?!aws\.)[\x20-\x7e]{1,256}$/,
-      'a printable ASCII string of 1 to 256 characters not starting with "aws."',
-    ).default(DEFAULT_EVENT_SOURCE),
-    /** Name of the event bus; CloudFormation generates a unique one by default. */
-    eventBusName: matching(
-      /^[/.\-_A-Za-z0-9]{1,256}$/,
-      'an event bus name (1-256 letters, digits, ".", "-", "_", "/")',
+const settingsObject = z.strictObject({
+  /** Steady-state requests per second the IPN endpoint accepts before answering 429. */
+  apiRateLimit: integer(1, 5_000).default(50),
+  /** Requests the IPN endpoint accepts in a burst above the rate. */
+  apiBurstLimit: integer(1, 5_000).default(100),
+  /** Memory of every function, in MB (CPU scales with it). */
+  functionMemoryMb: integer(128, 10_240).default(512),
+  /** Ingest timeout. API Gateway HTTP APIs wait at most 30 s for an integration. */
+  ingestTimeoutSeconds: integer(3, 30).default(15),
+  /**
+   * Consumer timeout. The handler keeps 3 s back to mark items published, so less than 10 s leaves it
+   * almost no time to publish. The queue's visibility timeout is derived from it.
+   */
+  consumerTimeoutSeconds: integer(10, 900).default(30),
+  /** Retention of the function, API access and rule audit log groups. */
+  logRetentionDays: numberWhere(
+    (days) => (LOG_RETENTION_DAYS as number[]).includes(days),
+    `one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`,
+  ).default(RetentionDays.THREE_MONTHS),
+  /** Reserved concurrency of the ingest function; none by default (it uses the account's pool). */
+  ingestReservedConcurrency: integer(1, 10_000).optional(),
+  /** Reserved concurrency of the consumer function; none by default. */
+  consumerReservedConcurrency: integer(1, 10_000).optional(),
+  /** Receives of a message before SQS moves it to the dead-letter queue. */
+  maxReceiveCount: integer(1, 1_000).default(5),
+  /** Messages per consumer invocation (more than 10 needs a batching window). */
+  batchSize: integer(1, 10_000).default(10),
+  /** Seconds SQS may wait to fill a batch; 0 invokes as soon as messages arrive. */
+  maxBatchingWindowSeconds: integer(0, 300).default(0),
+  /**
+   * Days the bus archive keeps every event for EventBridge replay; 0 keeps them forever. Default:
+   * `eventRetentionDays`, so the events (customer data in `raw` included) are not kept longer on the
+   * bus than in the table.
+   */
+  archiveRetentionDays: integer(0, 36_500).optional(),
+  /** What okePay's HMAC covers: the raw body, or `<t>.<raw body>` (see README "Signature"). */
+  signatureScheme: oneOf(SIGNATURE_SCHEMES).default('body'),
+  /** Allowed distance, either way, between the signature timestamp and now. */
+  signatureToleranceSeconds: integer(1, 86_400).default(300),
+  /** Days a stored event is kept in the table (its TTL). */
+  eventRetentionDays: integer(1, 3_650).default(90),
+  /**
+   * Days the small dedup marker of each body is kept (its TTL): a captured request sent again after
+   * the stored body expired is still a duplicate (counted as `IpnExpiredDuplicate`) instead of being
+   * stored and published a second time. At least `eventRetentionDays`.
+   */
+  dedupRetentionDays: integer(1, 36_500).default(DEFAULT_DEDUP_RETENTION_DAYS),
+  /**
+   * A body with a known `payment_id` + `event` but different content: `hold` keeps it for an
+   * operator to release or discard (`npx okepay revisions`); `publish` publishes it at once as its
+   * own canonical event.
+   */
+  revisionPolicy: oneOf(REVISION_POLICIES).default('hold'),
+  /**
+   * Minutes a stored event may stay unpublished before the sweeper counts it as stuck and enqueues it
+   * again. At least the queue's visibility timeout, so a message still being retried is left alone.
+   */
+  sweepGraceMinutes: integer(1, 1_440).default(15),
+  /** Minutes between two sweeper runs (each also publishes the gauges the alarms read). */
+  sweepIntervalMinutes: integer(1, 60).default(5),
+  /** `source` of the events on the bus; `aws.` is reserved by AWS. */
+  eventSource: matching(
+    /^(?!aws\.)[\x20-\x7e]{1,256}$/,
+    'a printable ASCII string of 1 to 256 characters not starting with "aws."',
+  ).default(DEFAULT_EVENT_SOURCE),
+  /** Name of the event bus; CloudFormation generates a unique one by default. */
+  eventBusName: matching(
+    /^[/.\-_A-Za-z0-9]{1,256}$/,
+    'an event bus name (1-256 letters, digits, ".", "-", "_", "/")',
+  )
+    .refine((name) => name !== 'default', {
+      error: 'must not be "default": the pipeline needs its own bus',
+    })
+    .optional(),
+  /**
+   * Use an existing secret instead of creating one: its complete ARN, with the 6-character suffix
+   * Secrets Manager appends, so the ingest policy can name it exactly.
+   */
+  webhookSecretArn: matching(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
+    'the complete ARN of a Secrets Manager secret (ending in the 6-character suffix, e.g. "...:secret:okepay-AbCdEf")',
+  ).optional(),
+  /**
+   * What `detail.raw` (the okePay payload) carries on the bus: `all` of it, `none` (null), or everything
+   * but `redactPaths` (`redact`). The stored item always keeps the whole body.
+   */
+  rawOnBus: z
+    .strictObject(
+      {
+        mode: oneOf(RAW_ON_BUS_MODES).default('all'),
+        /** Dot paths inside the okePay payload, e.g. "customer.email"; only with mode `redact`. */
+        redactPaths: list(
+          matching(RAW_PATH, 'a dot path of the okePay payload such as "customer.email"'),
+        ).default([]),
+      },
+      { error: (issue) => `must be an object { "mode", "redactPaths" }, got ${show(issue.input)}` },
     )
-      .refine((name) => name !== 'default', {
-        error: 'must not be "default": the pipeline needs its own bus',
-      })
-      .optional(),
-    /**
-     * Use an existing secret instead of creating one: its complete ARN, with the 6-character suffix
-     * Secrets Manager appends, so the ingest policy can name it exactly.
-     */
-    webhookSecretArn: matching(
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
-      'the complete ARN of a Secrets Manager secret (ending in the 6-character suffix, e.g. "...:secret:okepay-AbCdEf")',
-    ).optional(),
-    /** Accounts allowed to create rules on the bus, each managing only the rules it created. */
-    subscriberAccountIds: list(accountId).default([]),
-    /** Send alarm notifications to this existing SNS topic. */
-    alarmTopicArn: matching(
-      /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
-      'an SNS topic ARN',
-    ).optional(),
-    /** Create an SNS topic for alarm notifications and subscribe these addresses. */
-    alarmEmails: list(matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address')).default([]),
-    /** Create an SNS topic for alarm notifications even without e-mail subscriptions. */
-    createAlarmTopic: z
-      .boolean({ error: (issue) => `must be true or false, got ${show(issue.input)}` })
-      .default(false),
-    /** Signature failures in 5 minutes that raise the alarm. */
-    signatureFailureAlarmThreshold: integer(1, 1_000_000).default(10),
-    /** Share of IPN requests answered 5xx over 5 minutes, in percent, that raises the alarm. */
-    ingest5xxAlarmPercent: integer(1, 100).default(5),
-    /** Age of the oldest queued IPN, in seconds, that raises the alarm. */
-    oldestMessageAlarmSeconds: integer(60, 1_209_600).default(600),
-    /**
-     * Hours a message may wait in the dead-letter queue before the age alarm: well before SQS deletes
-     * it (see MAX_DEAD_LETTER_AGE_ALARM_HOURS).
-     */
-    deadLetterAgeAlarmHours: integer(1, MAX_DEAD_LETTER_AGE_ALARM_HOURS).default(24),
-    /**
-     * Share of requests to the API answered 4xx, in percent, that raises the alarm when it lasts
-     * 15 minutes (periods with fewer than 10 requests do not count).
-     */
-    api4xxAlarmPercent: integer(1, 100).default(10),
-    /** Requests answered 429 (over apiRateLimit/apiBurstLimit) in 5 minutes that raise the alarm. */
-    apiThrottledAlarmThreshold: integer(1, 1_000_000).default(10),
-  })
+    .default({ mode: 'all', redactPaths: [] }),
+  /** Accounts allowed to create rules on the bus, each managing only the rules it created. */
+  subscriberAccountIds: list(accountId).default([]),
+  /** Send alarm notifications to this existing SNS topic. */
+  alarmTopicArn: matching(
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+    'an SNS topic ARN',
+  ).optional(),
+  /** Create an SNS topic for alarm notifications and subscribe these addresses. */
+  alarmEmails: list(matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address')).default([]),
+  /** Create an SNS topic for alarm notifications even without e-mail subscriptions. */
+  createAlarmTopic: z
+    .boolean({ error: (issue) => `must be true or false, got ${show(issue.input)}` })
+    .default(false),
+  /** Signature failures in 5 minutes that raise the alarm. */
+  signatureFailureAlarmThreshold: integer(1, 1_000_000).default(10),
+  /** Share of IPN requests answered 5xx over 5 minutes, in percent, that raises the alarm. */
+  ingest5xxAlarmPercent: integer(1, 100).default(5),
+  /** Age of the oldest queued IPN, in seconds, that raises the alarm. */
+  oldestMessageAlarmSeconds: integer(60, 1_209_600).default(600),
+  /**
+   * Hours a message may wait in the dead-letter queue before the age alarm: well before SQS deletes
+   * it (see MAX_DEAD_LETTER_AGE_ALARM_HOURS).
+   */
+  deadLetterAgeAlarmHours: integer(1, MAX_DEAD_LETTER_AGE_ALARM_HOURS).default(24),
+  /**
+   * Share of requests to the API answered 4xx, in percent, that raises the alarm when it lasts
+   * 15 minutes (periods with fewer than 10 requests do not count).
+   */
+  api4xxAlarmPercent: integer(1, 100).default(10),
+  /** Requests answered 429 (over apiRateLimit/apiBurstLimit) in 5 minutes that raise the alarm. */
+  apiThrottledAlarmThreshold: integer(1, 1_000_000).default(10),
+});
+
+const settingsSchema = settingsObject
   .superRefine((settings, context) => {
     const problem = (path: string, message: string) =>
       context.addIssue({ code: 'custom', path: [path], message });
@@ -224,7 +255,21 @@ const settingsSchema = z
     if (new Set(settings.subscriberAccountIds).size !== settings.subscriberAccountIds.length) {
       problem('subscriberAccountIds', `lists an account twice: ${show(settings.subscriberAccountIds)}`);
     }
-  });
+    const { mode, redactPaths } = settings.rawOnBus;
+    if (mode === 'redact' && redactPaths.length === 0) {
+      problem(
+        'rawOnBus',
+        'has mode "redact" but no redactPaths: list the paths to remove, e.g. ["customer.email"]',
+      );
+    }
+    if (mode !== 'redact' && redactPaths.length > 0) {
+      problem('rawOnBus', `has redactPaths, which only mode "redact" reads, with mode "${mode}"`);
+    }
+  })
+  .transform((settings) => ({
+    ...settings,
+    archiveRetentionDays: settings.archiveRetentionDays ?? settings.eventRetentionDays,
+  }));
 
 /** The settings as given: every key optional (the defaults fill the gaps). */
 export type PipelineSettingsInput = z.input<typeof settingsSchema>;
@@ -232,7 +277,7 @@ export type PipelineSettingsInput = z.input<typeof settingsSchema>;
 export type PipelineSettings = z.output<typeof settingsSchema>;
 
 /** Every known setting, for the "unknown setting" message. */
-export const SETTING_NAMES = Object.keys(settingsSchema.shape).sort();
+export const SETTING_NAMES = Object.keys(settingsObject.shape).sort();
 
 /** The context value as an object: `-c okepay=...` on the command line arrives as a JSON string. */
 function contextObject(value: unknown): Record<string, unknown> {
@@ -271,6 +316,10 @@ export function resolvePipelineSettings(
   const result = settingsSchema.safeParse(merged);
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys' && issue.path.length > 0) {
+      const parent = `${SETTINGS_CONTEXT_KEY}.${issue.path.join('.')}`;
+      return issue.keys.map((key) => `${parent}.${key} is not a key of ${parent}`);
+    }
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map(
         (key) =>

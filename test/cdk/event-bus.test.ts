@@ -4,6 +4,7 @@ import { DEFAULT_RULES_DIR } from '../../functions/shared/rules/rule-file.ts';
 import { readRuleFiles } from '../../lib/audited-rules.ts';
 import { readSchemaFiles } from '../../lib/event-schemas.ts';
 import { SUBSCRIBER_RULE_ACTIONS } from '../../lib/payment-event-bus.ts';
+import { withReplayClause } from '../../lib/payment-event-pattern.ts';
 import { REPOSITORY_ROOT } from '../../lib/pipeline-function.ts';
 import { buildApp, buildTemplate, directoryWith } from './stack-builder.ts';
 
@@ -48,13 +49,25 @@ describe('the payment event bus', () => {
     custom.hasResourceProperties('AWS::Events::EventBus', { Name: 'okepay-payments' });
   });
 
-  it('archives every event put on it for the configured retention', () => {
+  it('archives every event put on it as long as the table keeps it (eventRetentionDays, 90 days)', () => {
     template.resourceCountIs('AWS::Events::Archive', 1);
     template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PaymentEventsBus'), 'Arn'] },
       EventPattern: { account: [{ Ref: 'AWS::AccountId' }] },
-      RetentionDays: 365,
+      RetentionDays: 90,
     });
+  });
+
+  it.each([
+    ['follows eventRetentionDays', { eventRetentionDays: 30 }, 30],
+    ['keeps archiveRetentionDays when given', { eventRetentionDays: 30, archiveRetentionDays: 400 }, 400],
+  ])('archive retention %s', (_, settings, days) => {
+    buildTemplate({ settings, rulesDirectory: directoryWith({}) }).hasResourceProperties(
+      'AWS::Events::Archive',
+      {
+        RetentionDays: days,
+      },
+    );
   });
 
   it('archives forever with archiveRetentionDays 0 (which CloudFormation reads as indefinitely)', () => {
@@ -110,11 +123,16 @@ describe('the rules of events/rules', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
         Name: definition.name,
         EventBusName: busRef,
-        EventPattern: definition.eventPattern,
+        // As written, plus the clause of a subscription taking live events and the replays for everyone
+        // or for it (payment-event-pattern.test.ts checks what it matches).
+        EventPattern: withReplayClause(definition.eventPattern, definition.name, 'both'),
         State: 'ENABLED',
         Targets: [
           {
-            Id: 'AuditLog',
+            DeadLetterConfig: {
+              Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] },
+            },
+            RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
             Arn: {
               'Fn::Join': [
                 '',
@@ -133,6 +151,45 @@ describe('the rules of events/rules', () => {
       });
     },
   );
+
+  it('keep the logical ids they had as rules, so CloudFormation updates them in place', () => {
+    // A rule whose logical id changed would be created anew under the same name before the old one is
+    // deleted: the deployment fails, or deletes the rule it just created.
+    expect(
+      Object.keys(template.findResources('AWS::Events::Rule', { Properties: { Name: Match.anyValue() } })),
+    ).toEqual(
+      expect.arrayContaining([
+        'RuleslargeeurpaymentsB16CAB50',
+        'RulesrefundsandchargebacksCC3A5E46',
+        'Rulesreplayedevents4E80B61B',
+        'Rulesshopborders6D00CCB3',
+        'RulessucceededpaymentsC24F3E15',
+      ]),
+    );
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup'))).toEqual(
+      expect.arrayContaining([
+        'RulessucceededpaymentsAuditLogsCB08A256',
+        'RulesreplayedeventsAuditLogs8C6E64AD',
+      ]),
+    );
+  });
+
+  it('fail the synth, naming the file, on a name a subscription cannot have', () => {
+    const file = { ...validRule, name: 'all.succeeded' };
+    expect(() => buildApp({ rulesDirectory: directoryWith({ 'dotted.json': file }) })).toThrow(
+      /dotted\.json[\s\S]*"all\.succeeded"[\s\S]*letters, digits/,
+    );
+  });
+
+  it('fail the synth, naming the file, on a pattern that says whom replays are for itself', () => {
+    const file = {
+      ...validRule,
+      eventPattern: { source: ['okepay'], detail: { replay: { subscriber: ['all-succeeded'] } } },
+    };
+    expect(() => buildApp({ rulesDirectory: directoryWith({ 'own-clause.json': file }) })).toThrow(
+      /own-clause\.json[\s\S]*detail\.replay\.subscriber, which the subscription sets/,
+    );
+  });
 
   it('audit logs never carry the raw payload (customer e-mail and IP address)', () => {
     for (const rule of busRules(template)) {
@@ -185,6 +242,29 @@ describe('rules from a rule directory', () => {
       ],
       Threshold: 1,
     });
+  });
+
+  it('notify the pipeline’s alarm topic from every alarm of their subscriptions', () => {
+    const withTopic = buildTemplate({
+      rulesDirectory: directoryWith({ 'all-succeeded.json': validRule }),
+      contextSettings: { createAlarmTopic: true },
+    });
+    const ruleAlarms = Object.entries(withTopic.findResources('AWS::CloudWatch::Alarm')).filter(([id]) =>
+      id.startsWith('Rulesallsucceeded'),
+    );
+    expect(ruleAlarms).toHaveLength(4);
+    for (const [, alarm] of ruleAlarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([
+        { Ref: expect.stringMatching(/^MonitoringAlarmTopic/) },
+      ]);
+      expect(alarm.Properties.AlarmDescription).toMatch(
+        /^Subscription all-succeeded: .*What to do: docs\/DEPLOY\.md, "Alarms"\.$/,
+      );
+    }
+  });
+
+  it('add no outputs to the pipeline stack', () => {
+    expect(Object.keys(custom.findOutputs('*')).filter((key) => key.startsWith('Rules'))).toEqual([]);
   });
 
   it('deploy nothing, and no log policy, when the directory is missing', () => {

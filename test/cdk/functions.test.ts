@@ -1,8 +1,15 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { rawOnBusFromEnv } from '../../functions/shared/canonical/raw-on-bus.ts';
 import { METRIC_NAMESPACE } from '../../functions/shared/observability.ts';
 import { SERVICE_NAMES } from '../../lib/service-names.ts';
-import { allowedActions, buildTemplate, functionLogicalId, roleStatements } from './stack-builder.ts';
+import {
+  allowedActions,
+  buildTemplate,
+  directoryWith,
+  functionLogicalId,
+  roleStatements,
+} from './stack-builder.ts';
 
 const template = buildTemplate();
 /** Function settings changed, built once for the tests below. */
@@ -320,6 +327,43 @@ describe('the replay function', () => {
       },
     });
   });
+});
+
+describe('what raw carries on the bus (rawOnBus)', () => {
+  const redacting = buildTemplate({
+    rulesDirectory: directoryWith({}),
+    settings: { rawOnBus: { mode: 'redact', redactPaths: ['customer.email', 'customer.ip'] } },
+  });
+  const environment = (built: Template, service: string): Record<string, string> =>
+    built.findResources('AWS::Lambda::Function')[functionLogicalId(built, service)]?.Properties.Environment
+      .Variables;
+
+  it.each([SERVICE_NAMES.consumer, SERVICE_NAMES.replay])('is all of it by default for %s', (service) => {
+    expect(environment(template, service)).toMatchObject({ OKEPAY_RAW_ON_BUS: 'all' });
+    expect(environment(template, service).OKEPAY_RAW_REDACT_PATHS).toBeUndefined();
+  });
+
+  it.each([SERVICE_NAMES.consumer, SERVICE_NAMES.replay])(
+    'gives %s the mode and the paths to redact, which its own configuration reader accepts',
+    (service) => {
+      const variables = environment(redacting, service);
+      expect(variables).toMatchObject({
+        OKEPAY_RAW_ON_BUS: 'redact',
+        OKEPAY_RAW_REDACT_PATHS: '["customer.email","customer.ip"]',
+      });
+      expect(rawOnBusFromEnv(variables)).toEqual({
+        mode: 'redact',
+        paths: ['customer.email', 'customer.ip'],
+      });
+    },
+  );
+
+  it.each([SERVICE_NAMES.ingest, SERVICE_NAMES.sweeper])(
+    'is not given to %s, which publishes nothing',
+    (service) => {
+      expect(environment(redacting, service).OKEPAY_RAW_ON_BUS).toBeUndefined();
+    },
+  );
 });
 
 describe('the sweeper function', () => {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildTemplate } from './stack-builder.ts';
+import { buildTemplate, directoryWith } from './stack-builder.ts';
 
 const template = buildTemplate();
 
@@ -35,6 +35,15 @@ describe('the stack outputs', () => {
     ['SweeperFunctionName', { Ref: Match.stringLikeRegexp('^SweeperFunction') }],
   ])('%s, under that exact key', (key, value) => {
     template.hasOutput(key, { Value: value });
+  });
+
+  it('say what raw carries on the bus, as `okepay replay --stack` reads it', () => {
+    template.hasOutput('RawOnBus', { Value: '{"mode":"all"}' });
+    const redacting = buildTemplate({
+      rulesDirectory: directoryWith({}),
+      settings: { rawOnBus: { mode: 'redact', redactPaths: ['customer.email'] } },
+    });
+    redacting.hasOutput('RawOnBus', { Value: '{"mode":"redact","paths":["customer.email"]}' });
   });
 
   it('export nothing, so no other stack gets locked to them', () => {

@@ -15,7 +15,8 @@ describe('resolvePipelineSettings', () => {
       maxReceiveCount: 5,
       batchSize: 10,
       maxBatchingWindowSeconds: 0,
-      archiveRetentionDays: 365,
+      archiveRetentionDays: 90,
+      rawOnBus: { mode: 'all', redactPaths: [] },
       signatureScheme: 'body',
       signatureToleranceSeconds: 300,
       eventRetentionDays: 90,
@@ -38,6 +39,15 @@ describe('resolvePipelineSettings', () => {
     [{ eventRetentionDays: 365, dedupRetentionDays: 365 }],
     [{ sweepGraceMinutes: 3, sweepIntervalMinutes: 1 }],
     [{ deadLetterAgeAlarmHours: 216 }],
+    [{ rawOnBus: { mode: 'none' } }],
+    [
+      {
+        rawOnBus: {
+          mode: 'redact',
+          redactPaths: ['customer.email', 'customer.ip', 'billing_address.line-1'],
+        },
+      },
+    ],
     [{ api4xxAlarmPercent: 50, apiThrottledAlarmThreshold: 1 }],
   ])('accepts %j', (input) => {
     expect(resolvePipelineSettings(input)).toMatchObject(input);
@@ -122,8 +132,33 @@ describe('resolvePipelineSettings', () => {
       { apiThrottledAlarmThreshold: 0.5 },
       'okepay.apiThrottledAlarmThreshold must be an integer from 1 to 1000000, got 0.5',
     ],
+    [{ rawOnBus: 'none' }, 'okepay.rawOnBus must be an object { "mode", "redactPaths" }, got "none"'],
+    [{ rawOnBus: { mode: 'hash' } }, 'okepay.rawOnBus.mode must be one of all, none, redact, got "hash"'],
+    [{ rawOnBus: { mode: 'redact' } }, 'okepay.rawOnBus has mode "redact" but no redactPaths'],
+    [
+      { rawOnBus: { mode: 'all', redactPaths: ['customer.email'] } },
+      'okepay.rawOnBus has redactPaths, which only mode "redact" reads, with mode "all"',
+    ],
+    [
+      { rawOnBus: { mode: 'redact', redactPaths: ['customer..email'] } },
+      'okepay.rawOnBus.redactPaths.0 must be a dot path of the okePay payload such as "customer.email", got "customer..email"',
+    ],
+    [
+      { rawOnBus: { mode: 'redact', redactPaths: ['customer email'] } },
+      'okepay.rawOnBus.redactPaths.0 must be a dot path',
+    ],
+    [{ rawOnBus: { mode: 'none', paths: [] } }, 'okepay.rawOnBus.paths is not a key of okepay.rawOnBus'],
+    [{ archiveRetentionDays: -1 }, 'okepay.archiveRetentionDays must be an integer from 0 to 36500, got -1'],
   ])('rejects %j', (input, message) => {
     expect(() => resolvePipelineSettings(input)).toThrow(message);
+  });
+
+  it.each([
+    ['follows eventRetentionDays by default', { eventRetentionDays: 30 }, 30],
+    ['keeps an explicit archiveRetentionDays', { eventRetentionDays: 30, archiveRetentionDays: 365 }, 365],
+    ['keeps 0 (forever) when asked', { archiveRetentionDays: 0 }, 0],
+  ])('archive retention %s', (_, input, days) => {
+    expect(resolvePipelineSettings(input).archiveRetentionDays).toBe(days);
   });
 
   it('lists every problem at once', () => {

@@ -9,11 +9,14 @@ import {
   TABLE_KEYS,
   TTL_ATTRIBUTE,
 } from '../../functions/shared/store/table-design.ts';
-import { buildTemplate, logicalIdOf } from './stack-builder.ts';
+import { buildTemplate, directoryWith, logicalIdOf } from './stack-builder.ts';
 
-const template = buildTemplate();
+// No rule files: each audited rule brings a dead-letter queue of its own (payment-event-subscription.test.ts).
+const rulesDirectory = directoryWith({});
+const template = buildTemplate({ rulesDirectory });
 /** One stack with every queue setting changed, so each test below needs no build of its own. */
 const custom = buildTemplate({
+  rulesDirectory,
   contextSettings: {
     maxReceiveCount: 3,
     consumerTimeoutSeconds: 60,
