@@ -6,6 +6,8 @@
  * construct, the local pipeline's rule files and the tests build the same pattern.
  */
 
+import type { EventPattern, JsonValue } from '../event-pattern-matcher.ts';
+
 export const DELIVERY_MODES = ['live', 'replays', 'both'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
@@ -17,7 +19,7 @@ export interface SubscriptionPatternInput {
   source?: string;
   detailTypes?: readonly string[];
   /** More conditions on `detail` (an EventBridge pattern); must not use `replay`, which is set here. */
-  detail?: Record<string, unknown>;
+  detail?: { [key: string]: JsonValue };
 }
 
 /**
@@ -27,7 +29,7 @@ export interface SubscriptionPatternInput {
  * Each `$or` branch names `replay` only inside the `$or`: EventBridge's engine and this project's
  * matcher disagree when a field appears both inside and outside one.
  */
-export function replayClause(name: string, deliver: DeliveryMode): Record<string, unknown> {
+export function replayClause(name: string, deliver: DeliveryMode): { [key: string]: JsonValue } {
   switch (deliver) {
     case 'live':
       return { replay: { replayId: [{ exists: false }] } };
@@ -43,7 +45,7 @@ export function replayClause(name: string, deliver: DeliveryMode): Record<string
   }
 }
 
-export function subscriptionPattern(input: SubscriptionPatternInput): Record<string, unknown> {
+export function subscriptionPattern(input: SubscriptionPatternInput): EventPattern {
   if (input.detail && 'replay' in input.detail) {
     throw new Error('detail.replay is set by the delivery mode (live, replays, both); leave it out');
   }
