@@ -22,6 +22,7 @@ import { SIGNATURE_HEADER, type SignatureScheme, verifySignatureMatch } from '..
 import { type Log, METRICS, type MetricSink, secretMatchMetric } from '../shared/observability.ts';
 import { type IpnQueue, queuedIpnOf as queueMessage } from '../shared/queue/ipn-queue.ts';
 import type { WebhookSecrets } from '../shared/secrets/webhook-secrets.ts';
+import { UnreadableStoredItemError } from '../shared/store/errors.ts';
 import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
 import { UnsupportedMediaTypeError } from './errors.ts';
 
@@ -255,7 +256,22 @@ export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Pr
     expiresAt,
   };
 
-  const put = await store.putIfAbsent(stored);
+  let put: Awaited<ReturnType<typeof store.putIfAbsent>>;
+  try {
+    put = await store.putIfAbsent(stored);
+  } catch (error) {
+    if (!(error instanceof UnreadableStoredItemError)) throw error;
+    // The item under this key was altered by hand and cannot be compared with: keep this signed, valid
+    // body whole as a revision (held by default) rather than answer 5xx to every retry of it.
+    log.error(
+      'The stored copy under this payment_id and event cannot be read; this body is kept as a revision',
+      {
+        ...context,
+        reason: error.cause instanceof Error ? error.cause.message : String(error.cause),
+      },
+    );
+    return storeRevision(stored, contentHash, deps);
+  }
   if (put.created) {
     await deps.queue.enqueue(queueMessage(stored));
     metrics.addMetric(METRICS.ipnAccepted, 'Count', 1);
@@ -300,9 +316,13 @@ async function storeRevision(first: StoredEvent, contentHash: string, deps: Stor
     };
     const put = await store.putIfAbsent(candidate);
     // Two deliveries of the same new revision at once: one stores it, the other finds it (and its
-    // claimed number stays unused).
+    // claimed number stays unused). The same body received at the same instant is our own put, whose
+    // answer was lost and which the SDK retried.
+    const ours =
+      put.created ||
+      (put.existing.bodySha256 === candidate.bodySha256 && put.existing.receivedAt === candidate.receivedAt);
     revision = put.created ? candidate : put.existing;
-    created = put.created;
+    created = ours;
   }
 
   if (revision.status === 'received') await deps.queue.enqueue(queueMessage(revision));

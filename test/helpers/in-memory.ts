@@ -11,7 +11,7 @@ import {
 } from '../../functions/shared/bus/event-bus.ts';
 import type { OrderingFact } from '../../functions/shared/canonical/ordering.ts';
 import type { IpnQueue, QueuedIpn } from '../../functions/shared/queue/ipn-queue.ts';
-import { StoredEventNotFoundError } from '../../functions/shared/store/errors.ts';
+import { StoredEventNotFoundError, UnreadableStoredItemError } from '../../functions/shared/store/errors.ts';
 import type {
   AttentionState,
   EventStateStore,
@@ -47,6 +47,9 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
 
   async putIfAbsent(event: StoredEvent): Promise<PutIfAbsentResult> {
     const existing = this.items.get(eventKeyId(event));
+    if (existing && this.unreadable.has(eventKeyId(event))) {
+      throw new UnreadableStoredItemError(eventKeyId(event), { cause: new TypeError('altered') });
+    }
     if (existing) return { created: false, existing: clone(existing) };
     this.items.set(eventKeyId(event), clone(event));
     return { created: true };

@@ -280,6 +280,22 @@ describe('receiveIpn', () => {
     });
   });
 
+  describe('a stored copy that cannot be read', () => {
+    it('keeps a later delivery whole as a held revision instead of failing every retry', async () => {
+      const { store, deps, log } = setup();
+      await receiveIpn(signed(ipnJson()), deps);
+      store.unreadable.add('pay_test_0001/payment.succeeded');
+
+      const outcome = await receiveIpn(signed(ipnJson()), deps);
+
+      expect(outcome).toMatchObject({ status: 'revision', revision: 2, held: true, duplicate: false });
+      expect([...store.items.values()].filter((item) => item.revision === 2)).toHaveLength(1);
+      expect(
+        log.lines.some((line) => line.level === 'error' && line.message.includes('cannot be read')),
+      ).toBe(true);
+    });
+  });
+
   describe('dedup outlives the stored body', () => {
     it('a captured request sent again after its body expired is a duplicate, and nothing is stored', async () => {
       let now = NOW_MS;

@@ -11,7 +11,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { OrderingFact } from '../canonical/ordering.ts';
-import { StoredEventNotFoundError, StoreUnavailableError } from './errors.ts';
+import { StoredEventNotFoundError, StoreUnavailableError, UnreadableStoredItemError } from './errors.ts';
 import type { AttentionState, EventStateStore, ListStateOptions, StateEntry } from './event-states.ts';
 import {
   type DedupMarker,
@@ -285,9 +285,13 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
       }
       // DynamoDB returns the existing item with the failure; dynalite does not, so read it back.
       // The read is strongly consistent: the item exists, since the condition just failed on it.
-      const existing = error.Item ? fromItem(error.Item) : await this.get(event);
-      if (!existing) throw new StoreUnavailableError('GetItem', { cause: error });
-      return { created: false, existing };
+      const item = error.Item ?? (await this.getItem(keyOf(event)));
+      if (!item) throw new StoreUnavailableError('GetItem', { cause: error });
+      try {
+        return { created: false, existing: fromItem(item) };
+      } catch (readError) {
+        throw new UnreadableStoredItemError(eventKeyId(event), { cause: readError });
+      }
     }
   }
 
@@ -637,6 +641,7 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
             '#status': 'status',
             '#state': STATE_INDEX.partitionKey,
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ExpressionAttributeValues: {
             ':to': { S: to },
             ':from': { S: from },
@@ -647,8 +652,13 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw new StoreUnavailableError('UpdateItem', { cause: error });
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        throw new StoreUnavailableError('UpdateItem', { cause: error });
+      }
+      // The SDK retries an update whose answer was lost; the retry then finds the item already moved.
+      // The same target status at the same instant is that first, successful write of ours.
+      const current = error.Item ?? (await this.getItem(item));
+      return current?.status?.S === to && current.statusChangedAt?.S === at;
     }
   }
 

@@ -16,3 +16,14 @@ export class StoredEventNotFoundError extends Error {
     super(`No stored event ${key}`);
   }
 }
+
+/** A stored item exists under the key but cannot be read as a stored event (altered by hand, half-written). */
+export class UnreadableStoredItemError extends Error {
+  override readonly name = 'UnreadableStoredItemError';
+  constructor(
+    readonly key: string,
+    options: ErrorOptions,
+  ) {
+    super(`The stored item ${key} exists but cannot be read`, options);
+  }
+}
