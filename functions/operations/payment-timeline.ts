@@ -110,6 +110,10 @@ function eventIdOf(event: Pick<StoredEvent, 'paymentId' | 'event' | 'revisionHas
   return eventIdFor(event.paymentId, event.event, event.revisionHash);
 }
 
+/** A revision that was held on arrival: still held, or released or discarded since (statusChangedAt). */
+const wasHeld = (event: StoredEvent & PublishHistory) =>
+  event.revision > 1 && (event.status === 'held' || event.statusChangedAt !== undefined);
+
 function storedEntries(event: StoredEvent & PublishHistory): TimelineEntry[] {
   const base = { event: event.event, revision: event.revision, eventId: eventIdOf(event) };
   const name = `${event.event}${event.revision > 1 ? ` revision ${event.revision}` : ''}`;
@@ -119,12 +123,7 @@ function storedEntries(event: StoredEvent & PublishHistory): TimelineEntry[] {
       at: event.receivedAt,
       kind: 'stored',
       text: `stored ${name}${event.reprocessedFrom ? ` (reprocessed from ${event.reprocessedFrom})` : ''} and ${
-        event.revision > 1 &&
-        event.status !== 'received' &&
-        event.status !== 'published' &&
-        !event.statusChangedAt
-          ? 'held for an operator'
-          : 'enqueued'
+        wasHeld(event) ? 'held for an operator' : 'enqueued'
       }`,
     },
   ];
@@ -175,7 +174,10 @@ function storedEntries(event: StoredEvent & PublishHistory): TimelineEntry[] {
   return entries;
 }
 
-function markerEntries(record: PaymentRecord, contentOf: Map<string, StoredEvent>): TimelineEntry[] {
+function markerEntries(
+  record: PaymentRecord,
+  contentOf: Map<string, StoredEvent & PublishHistory>,
+): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
   for (const marker of record.markers) {
     const stored = contentOf.get(`${marker.event}#${marker.contentSha256}`);
@@ -216,7 +218,7 @@ export async function paymentTimeline(paymentId: string, sources: TimelineSource
   const events = [...record.events].sort(
     (a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.revision - b.revision,
   );
-  const contentOf = new Map<string, StoredEvent>();
+  const contentOf = new Map<string, StoredEvent & PublishHistory>();
   for (const event of events) {
     const content = event.revisionHash ?? event.contentSha256;
     if (content) contentOf.set(`${event.event}#${content}`, event);
