@@ -146,7 +146,7 @@ function asRuleTarget(target: SubscriptionTarget): IRuleTarget {
  * `EventBusName`; CDK's `Rule` would use the name, i.e. a bus of this account) and forwards to a bus of
  * this account (`inbox`), where a second rule of the same name and pattern invokes the target. The hop is
  * needed because EventBridge invokes a target in another account only with a role of the bus's account,
- * which a subscriber cannot pass. See docs/DEPLOY.md, "Subscribe from another account", for what is and
+ * which a subscriber cannot pass. See docs/DEPLOY.md, "Subscribe" > "From another account", for what is and
  * is not verified there.
  */
 export class PaymentEventSubscription extends Construct {
