@@ -2,12 +2,12 @@
  * `okepay dlq list|redrive|purge`: the messages the consumer gave up on (after maxReceiveCount
  * receives), why each failed, and what to do with them.
  */
-import type { DeadLetterQueue, MoveTask } from '../../functions/replay/dead-letter-queue.ts';
+import type { DeadLetterQueue, MoveTask } from '../../functions/operations/dead-letters/dead-letter-queue.ts';
 import {
   type DeadLetterDiagnosis,
   diagnoseDeadLetters,
-} from '../../functions/replay/diagnose-dead-letters.ts';
-import { SqsDeadLetterQueue } from '../../functions/replay/sqs-dead-letter-queue.ts';
+} from '../../functions/operations/dead-letters/diagnose-dead-letters.ts';
+import { SqsDeadLetterQueue } from '../../functions/operations/dead-letters/sqs-dead-letter-queue.ts';
 import { formatCount, formatTable, processTerminal, type Terminal } from '../../functions/replay/terminal.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
 import { parseOptions, UsageError } from './command.ts';

@@ -8,11 +8,11 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { readLocalBusRecord } from '../../functions/local/bus-record.ts';
 import { DEV_WEBHOOK_SECRET } from '../../functions/local/pipeline.ts';
+import { SqsDeadLetterQueue } from '../../functions/operations/dead-letters/sqs-dead-letter-queue.ts';
 import { LIST_STATES, type ListState, listEvents } from '../../functions/operations/list-events.ts';
 import { type PaymentTimeline, paymentTimeline } from '../../functions/operations/payment-timeline.ts';
 import { DynamoDbStoredEventQuery } from '../../functions/replay/dynamodb-stored-event-query.ts';
 import { InvalidSelectionError } from '../../functions/replay/errors.ts';
-import { SqsDeadLetterQueue } from '../../functions/replay/sqs-dead-letter-queue.ts';
 import { formatCount, formatTable, processTerminal, type Terminal } from '../../functions/replay/terminal.ts';
 import { DEFAULT_EVENT_SOURCE } from '../../functions/shared/canonical/constants.ts';
 import { toCanonicalEvent } from '../../functions/shared/canonical/normalise.ts';

@@ -10,7 +10,6 @@
  * redelivery between the first and the last, the replays on a stack.
  */
 
-import type { DeadLetter } from '../replay/dead-letter-queue.ts';
 import { eventIdFor } from '../shared/canonical/event-id.ts';
 import { parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import type { EventStateStore, StateEntry } from '../shared/store/event-states.ts';
@@ -23,6 +22,7 @@ import {
   type StoredEvent,
   type StoredRejectedIpn,
 } from '../shared/store/event-store.ts';
+import type { DeadLetter } from './dead-letters/dead-letter-queue.ts';
 
 export type TimelineKind =
   | 'received'

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../bin/commands/command.ts';
 import { runDlqCommand } from '../../bin/commands/dlq.ts';
 import { type EventBusServer, startEventBusServer } from '../../functions/local/event-bus-server.ts';
-import type { DeadLetterDiagnosis } from '../../functions/replay/diagnose-dead-letters.ts';
+import type { DeadLetterDiagnosis } from '../../functions/operations/dead-letters/diagnose-dead-letters.ts';
 import type { PaymentEventDetail } from '../../functions/shared/canonical/payment-event.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
 import { httpApiEvent } from '../helpers/api-gateway.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseDeadLetters } from '../../functions/replay/diagnose-dead-letters.ts';
+import { diagnoseDeadLetters } from '../../functions/operations/dead-letters/diagnose-dead-letters.ts';
 import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
 import { InMemoryEventStore } from '../helpers/in-memory.ts';
 import { ipnJson } from '../helpers/ipn.ts';

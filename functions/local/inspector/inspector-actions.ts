@@ -18,7 +18,7 @@ import { DynamoDbReplayProgressStore } from '../../replay/dynamodb-replay-progre
 import { DynamoDbStoredEventQuery } from '../../replay/dynamodb-stored-event-query.ts';
 import { InvalidSelectionError } from '../../replay/errors.ts';
 import { type ReplayDeps, runReplay } from '../../replay/run-replay.ts';
-import { SqsDeadLetterQueue } from '../../replay/sqs-dead-letter-queue.ts';
+import { SqsDeadLetterQueue } from '../../operations/dead-letters/sqs-dead-letter-queue.ts';
 import type { Terminal } from '../../replay/terminal.ts';
 import { EventBridgeEventBus } from '../../shared/bus/eventbridge-event-bus.ts';
 import { DynamoDbEventStore } from '../../shared/store/dynamodb-event-store.ts';

@@ -2,11 +2,16 @@
  * Why each DLQ message failed, from what can be checked now: the message itself, and the stored
  * event it refers to.
  */
-import { entrySize, MAX_PUT_EVENTS_BYTES } from '../shared/bus/event-bus.ts';
-import { DEFAULT_EVENT_SOURCE } from '../shared/canonical/constants.ts';
-import { toCanonicalEvent } from '../shared/canonical/normalise.ts';
-import { InvalidQueueMessageError, parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
-import { type EventKey, type EventStore, eventKeyId, type StoredEvent } from '../shared/store/event-store.ts';
+import { entrySize, MAX_PUT_EVENTS_BYTES } from '../../shared/bus/event-bus.ts';
+import { DEFAULT_EVENT_SOURCE } from '../../shared/canonical/constants.ts';
+import { toCanonicalEvent } from '../../shared/canonical/normalise.ts';
+import { InvalidQueueMessageError, parseQueuedIpn } from '../../shared/queue/parse-queued-ipn.ts';
+import {
+  type EventKey,
+  type EventStore,
+  eventKeyId,
+  type StoredEvent,
+} from '../../shared/store/event-store.ts';
 import type { DeadLetter } from './dead-letter-queue.ts';
 
 export type Verdict =
