@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+// The same pure function the CDK construct applies to the shipped rules (no CDK in it).
+import { withReplayClause } from '../../lib/payment-event-pattern.ts';
 import { sweepStuckEvents } from '../operations/sweep-stuck-events.ts';
 import { rawOnBusFromEnv } from '../shared/canonical/raw-on-bus.ts';
 import type { QueuedIpn } from '../shared/queue/ipn-queue.ts';
@@ -193,7 +195,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
   const secrets = options.secrets?.length ? options.secrets : [DEV_WEBHOOK_SECRET];
   const eventSource = options.eventSource ?? 'okepay';
-  const rules = readRuleDirectories([DEFAULT_RULES_DIR, ...(options.ruleDirs ?? [])]);
+  const shipped = new Set(readRuleDirectories([DEFAULT_RULES_DIR]).map((rule) => rule.file));
+  // As the stack deploys them: the shipped rules are subscriptions named after their files, taking live
+  // events and the replays for everyone or for that name (a `--subscriber` replay reaches only its own
+  // rule). Rules of --rules directories are applied as written.
+  const rules = readRuleDirectories([DEFAULT_RULES_DIR, ...(options.ruleDirs ?? [])]).map((rule) =>
+    shipped.has(rule.file)
+      ? { ...rule, eventPattern: withReplayClause(rule.eventPattern, rule.name, 'both') }
+      : rule,
+  );
   const started: { close(): Promise<void> }[] = [];
 
   try {
