@@ -11,6 +11,7 @@ import { UsageError } from '../../../bin/commands/command.ts';
 import { runEventsCommand } from '../../../bin/commands/events.ts';
 import type { Target } from '../../../bin/commands/targets.ts';
 import { REVISION_POLICIES, type RevisionPolicy } from '../../ingest/receive-ipn.ts';
+import { SqsDeadLetterQueue } from '../../operations/dead-letters/sqs-dead-letter-queue.ts';
 import { NothingMatchesError, WrongStateError } from '../../operations/errors.ts';
 import { discardRevision, findHeldRevision, releaseRevision } from '../../operations/held-revisions.ts';
 import { findRejected, reprocessRejected } from '../../operations/reprocess-rejected.ts';
@@ -18,7 +19,6 @@ import { DynamoDbReplayProgressStore } from '../../replay/dynamodb-replay-progre
 import { DynamoDbStoredEventQuery } from '../../replay/dynamodb-stored-event-query.ts';
 import { InvalidSelectionError } from '../../replay/errors.ts';
 import { type ReplayDeps, runReplay } from '../../replay/run-replay.ts';
-import { SqsDeadLetterQueue } from '../../operations/dead-letters/sqs-dead-letter-queue.ts';
 import type { Terminal } from '../../replay/terminal.ts';
 import { EventBridgeEventBus } from '../../shared/bus/eventbridge-event-bus.ts';
 import { DynamoDbEventStore } from '../../shared/store/dynamodb-event-store.ts';
