@@ -39,12 +39,14 @@ export interface SweepReport {
   backingOff: number;
   held: number;
   rejected: number;
-  /** The stuck items, oldest first (for the CLI). */
+  /** The oldest stuck items, oldest first (for the CLI): at most a few runs' worth. */
   stuckItems: StateEntry[];
 }
 
 export const DEFAULT_MAX_BACKOFF_MS = 6 * 3_600_000;
 export const DEFAULT_MAX_PER_RUN = 1_000;
+/** How many runs' worth of the oldest stuck items one run reads, so items in backoff do not hide due ones. */
+const LOOK_AHEAD_RUNS = 5;
 
 /**
  * Whether an item is due: never swept, or its last sweep is older than grace × 2^sweeps (capped). An
@@ -71,9 +73,16 @@ export async function sweepStuckEvents(deps: SweepDeps): Promise<SweepReport> {
   const { store, log, metrics, settings } = deps;
   const nowMs = deps.now();
   const at = new Date(nowMs).toISOString();
-  const stuckItems = await findStuckEvents(deps);
+  const maxPerRun = settings.maxPerRun ?? DEFAULT_MAX_PER_RUN;
+  const cutoff = new Date(nowMs - settings.graceMs).toISOString();
+  // During a long outage the stuck items can be millions: count them all (a COUNT query reads no
+  // items into memory), but read only the oldest few runs' worth, backing-off ones included.
+  const [stuck, stuckItems] = await Promise.all([
+    store.countState('pending', { receivedBefore: cutoff }),
+    store.listState('pending', { receivedBefore: cutoff, limit: maxPerRun * LOOK_AHEAD_RUNS }),
+  ]);
   const due = stuckItems.filter((entry) => isDue(entry, nowMs, settings));
-  const batch = due.slice(0, settings.maxPerRun ?? DEFAULT_MAX_PER_RUN);
+  const batch = due.slice(0, maxPerRun);
 
   let reenqueued = 0;
   for (const entry of batch) {
@@ -93,12 +102,12 @@ export async function sweepStuckEvents(deps: SweepDeps): Promise<SweepReport> {
 
   const [held, rejected] = await Promise.all([store.countState('held'), store.countState('rejected')]);
   // Gauges: published on every run, zero included, so an alarm on them clears once the state is empty.
-  metrics.addMetric(METRICS.stuckEvents, 'Count', stuckItems.length);
+  metrics.addMetric(METRICS.stuckEvents, 'Count', stuck);
   metrics.addMetric(METRICS.stuckEventsReenqueued, 'Count', reenqueued);
   metrics.addMetric(METRICS.heldRevisions, 'Count', held);
   metrics.addMetric(METRICS.rejectedIpnsWaiting, 'Count', rejected);
   const report = {
-    stuck: stuckItems.length,
+    stuck,
     reenqueued,
     backingOff: stuckItems.length - due.length,
     held,

@@ -213,8 +213,8 @@ export class InMemoryEventStore implements EventStore, EventStateStore {
     return options.limit === undefined ? selected : selected.slice(0, options.limit);
   }
 
-  async countState(state: AttentionState): Promise<number> {
-    return (await this.listState(state)).length;
+  async countState(state: AttentionState, options: { receivedBefore?: string } = {}): Promise<number> {
+    return (await this.listState(state, options)).length;
   }
 
   async transition(

@@ -74,6 +74,21 @@ describe('sweepStuckEvents', () => {
     expect(queue.messages).toHaveLength(3);
   });
 
+  it('counts every stuck item but reads and enqueues only a bounded number per run, oldest first', async () => {
+    const many = Array.from({ length: 40 }, (_, n) =>
+      stored(`pay_many_${String(n).padStart(2, '0')}`, T0 - (60 - n) * MINUTE),
+    );
+    const { queue, deps, metrics } = await setup(many);
+    deps.settings = { ...deps.settings, maxPerRun: 5 };
+    const report = await sweepStuckEvents(deps);
+    expect(report).toMatchObject({ stuck: 40, reenqueued: 5 });
+    expect(report.stuckItems).toHaveLength(25);
+    expect(queue.messages.map((message) => message.paymentId)).toEqual(
+      many.slice(0, 5).map((event) => event.paymentId),
+    );
+    expect(metrics.count('StuckEvents')).toBe(40);
+  });
+
   it('enqueues a stuck revision under its own key', async () => {
     const { queue, deps } = await setup([
       stored('pay_rev', T0 - 30 * MINUTE, { revisionHash: 'b'.repeat(64), revision: 2 }),

@@ -590,9 +590,10 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
     return options.limit === undefined ? entries : entries.slice(0, options.limit);
   }
 
-  async countState(state: AttentionState): Promise<number> {
+  async countState(state: AttentionState, options: { receivedBefore?: string } = {}): Promise<number> {
     const partitions =
       state === 'pending' ? pendingStateKeys() : [state === 'held' ? HELD_STATE : REJECTED_STATE];
+    const before = options.receivedBefore;
     const counts = await Promise.all(
       partitions.map(async (partition) => {
         let total = 0;
@@ -600,9 +601,16 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
         do {
           const page = await this.query({
             IndexName: STATE_INDEX.name,
-            KeyConditionExpression: '#part = :part',
-            ExpressionAttributeNames: { '#part': STATE_INDEX.partitionKey },
-            ExpressionAttributeValues: { ':part': { S: partition } },
+            KeyConditionExpression:
+              before === undefined ? '#part = :part' : '#part = :part AND #rk < :before',
+            ExpressionAttributeNames: {
+              '#part': STATE_INDEX.partitionKey,
+              ...(before === undefined ? {} : { '#rk': STATE_INDEX.sortKey }),
+            },
+            ExpressionAttributeValues: {
+              ':part': { S: partition },
+              ...(before === undefined ? {} : { ':before': { S: before } }),
+            },
             Select: 'COUNT',
             ExclusiveStartKey: startKey,
           });

@@ -39,7 +39,8 @@ export interface ListStateOptions {
 
 export interface EventStateStore {
   listState(state: AttentionState, options?: ListStateOptions): Promise<StateEntry[]>;
-  countState(state: AttentionState): Promise<number>;
+  /** How many items are in a state (received before an instant, when given), without reading them. */
+  countState(state: AttentionState, options?: { receivedBefore?: string }): Promise<number>;
   /**
    * Moves a stored event from one status to another if it is still in `from` (release: held →
    * received, discard: held → discarded). Returns false when it was not in `from`.
