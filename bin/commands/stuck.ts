@@ -47,14 +47,15 @@ export async function runStuckCommand(argv: string[], terminal: Terminal): Promi
   const ops = operationsOf(target);
   try {
     if (subcommand === 'list') {
-      const stuck = await findStuckEvents({ ...ops, settings });
+      const { count, oldest } = await findStuckEvents({ ...ops, settings });
       if (values.json) {
-        terminal.out.write(`${JSON.stringify({ target: target.description, stuck }, null, 2)}\n`);
-      } else if (stuck.length === 0) {
+        terminal.out.write(`${JSON.stringify({ target: target.description, count, oldest }, null, 2)}\n`);
+      } else if (count === 0) {
         terminal.out.write(`No stuck events in ${target.description} (grace ${graceText} min).\n`);
       } else {
+        const shown = oldest.length < count ? ` (the oldest ${formatCount(oldest.length)})` : '';
         terminal.out.write(
-          `${formatCount(stuck.length)} event${stuck.length === 1 ? '' : 's'} unpublished for more than ${graceText} min in ${target.description}:\n\n${entryTable(stuck)}\n`,
+          `${formatCount(count)} event${count === 1 ? '' : 's'} unpublished for more than ${graceText} min in ${target.description}${shown}:\n\n${entryTable(oldest)}\n`,
         );
       }
       return 0;

@@ -61,12 +61,20 @@ export function isDue(entry: StateEntry, nowMs: number, settings: SweepSettings)
   return nowMs - Date.parse(entry.sweptAt) >= wait;
 }
 
-/** Lists the stuck items without changing anything (`okepay stuck list`, the sweeper's dry run). */
+/**
+ * The stuck items without changing anything (`okepay stuck list`): how many there are, and the oldest
+ * `limit` of them.
+ */
 export async function findStuckEvents(
   deps: Pick<SweepDeps, 'store' | 'now' | 'settings'>,
-): Promise<StateEntry[]> {
+  limit = 100,
+): Promise<{ count: number; oldest: StateEntry[] }> {
   const cutoff = new Date(deps.now() - deps.settings.graceMs).toISOString();
-  return deps.store.listState('pending', { receivedBefore: cutoff });
+  const [count, oldest] = await Promise.all([
+    deps.store.countState('pending', { receivedBefore: cutoff }),
+    deps.store.listState('pending', { receivedBefore: cutoff, limit }),
+  ]);
+  return { count, oldest };
 }
 
 export async function sweepStuckEvents(deps: SweepDeps): Promise<SweepReport> {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isDue, sweepStuckEvents } from '../../functions/operations/sweep-stuck-events.ts';
+import {
+  isDue,
+  type SweepSettings,
+  sweepStuckEvents,
+} from '../../functions/operations/sweep-stuck-events.ts';
 import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
 import {
   InMemoryEventStore,
@@ -41,7 +45,7 @@ async function setup(events: StoredEvent[]) {
     now: () => now,
     log: new RecordingLog(),
     metrics,
-    settings: { graceMs: 15 * MINUTE },
+    settings: { graceMs: 15 * MINUTE } as SweepSettings,
   };
   return { store, queue, metrics, deps, setNow: (ms: number) => (now = ms) };
 }
