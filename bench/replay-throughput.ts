@@ -30,7 +30,7 @@ import { publishEntries } from '../functions/shared/bus/publish-entries.ts';
 import { toCanonicalEvent } from '../functions/shared/canonical/normalise.ts';
 import { DynamoDbEventStore } from '../functions/shared/store/dynamodb-event-store.ts';
 import type { EventKey } from '../functions/shared/store/event-store.ts';
-import { RECEIVED_DAY_INDEX, receivedDayKey } from '../functions/shared/store/table-design.ts';
+import { RECEIVED_DAY_INDEX, receivedDayKeys } from '../functions/shared/store/table-design.ts';
 import { benchIpnBody } from './lib/bench-ipn.ts';
 import { runMain } from './lib/main.ts';
 import { startPipelineProcess } from './lib/pipeline-process.ts';
@@ -89,20 +89,24 @@ async function floorReplay(
 ): Promise<number> {
   const store = new DynamoDbEventStore(client, tableName);
   const keys: EventKey[] = [];
-  const pages = paginateQuery(
-    { client },
-    {
-      TableName: tableName,
-      IndexName: RECEIVED_DAY_INDEX.name,
-      KeyConditionExpression: '#day = :day',
-      ExpressionAttributeNames: { '#day': RECEIVED_DAY_INDEX.partitionKey, '#event': 'event' },
-      ExpressionAttributeValues: { ':day': { S: receivedDayKey(day) } },
-      ProjectionExpression: 'paymentId, #event',
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      if (item.paymentId?.S && item.event?.S) keys.push({ paymentId: item.paymentId.S, event: item.event.S });
+  // Every partition of the day (its 16 shards and the unsharded key), as the replay reads it.
+  for (const partition of receivedDayKeys(day)) {
+    const pages = paginateQuery(
+      { client },
+      {
+        TableName: tableName,
+        IndexName: RECEIVED_DAY_INDEX.name,
+        KeyConditionExpression: '#day = :day',
+        ExpressionAttributeNames: { '#day': RECEIVED_DAY_INDEX.partitionKey, '#event': 'event' },
+        ExpressionAttributeValues: { ':day': { S: partition } },
+        ProjectionExpression: 'paymentId, #event',
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (item.paymentId?.S && item.event?.S)
+          keys.push({ paymentId: item.paymentId.S, event: item.event.S });
+      }
     }
   }
   const replay = { replayId: 'bench-replay', requestedAt: new Date().toISOString() };

@@ -47,7 +47,7 @@ export function storedItem(options: StoredItemOptions): Record<string, Attribute
     conflictCount: { N: '0' },
     [TTL_ATTRIBUTE]: { N: String(Math.floor(Date.parse(options.receivedAt) / 1000) + 90 * 86_400) },
     orderRefKey: { S: orderRefKey(ipn.order_ref) },
-    receivedDay: { S: receivedDayKey(options.receivedAt) },
+    receivedDay: { S: receivedDayKey(options.receivedAt, pk, sk) },
     receivedKey: { S: `${options.receivedAt}#${pk}#${sk}` },
   };
 }

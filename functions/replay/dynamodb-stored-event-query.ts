@@ -11,7 +11,7 @@ import {
   orderRefKey,
   paymentKey,
   RECEIVED_DAY_INDEX,
-  receivedDayKey,
+  receivedDayKeys,
   TABLE_KEYS,
 } from '../shared/store/table-design.ts';
 import { SelectionQueryError } from './errors.ts';
@@ -92,19 +92,26 @@ export class DynamoDbStoredEventQuery implements StoredEventQuery {
         });
       }
       case 'received-day': {
+        // A day is 16 shards and the unsharded key of older items (table-design.ts): one Query each,
+        // in parallel; the caller orders the union by receivedKey (selectCandidates), so it is exact.
         const range = rangeCondition(query.from, query.to);
-        return this.query({
-          TableName: this.tableName,
-          IndexName: RECEIVED_DAY_INDEX.name,
-          KeyConditionExpression: `#part = :part AND ${range.condition}`,
-          ...PROJECTION,
-          ExpressionAttributeNames: {
-            ...PROJECTION.ExpressionAttributeNames,
-            '#part': RECEIVED_DAY_INDEX.partitionKey,
-            '#rk': RECEIVED_DAY_INDEX.sortKey,
-          },
-          ExpressionAttributeValues: { ':part': { S: receivedDayKey(query.day) }, ...range.values },
-        });
+        const shards = await Promise.all(
+          receivedDayKeys(query.day).map((partition) =>
+            this.query({
+              TableName: this.tableName,
+              IndexName: RECEIVED_DAY_INDEX.name,
+              KeyConditionExpression: `#part = :part AND ${range.condition}`,
+              ...PROJECTION,
+              ExpressionAttributeNames: {
+                ...PROJECTION.ExpressionAttributeNames,
+                '#part': RECEIVED_DAY_INDEX.partitionKey,
+                '#rk': RECEIVED_DAY_INDEX.sortKey,
+              },
+              ExpressionAttributeValues: { ':part': { S: partition }, ...range.values },
+            }),
+          ),
+        );
+        return shards.flat();
       }
       case 'scan':
         return this.scan({

@@ -1,5 +1,6 @@
 import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbStoredEventQuery } from '../../functions/replay/dynamodb-stored-event-query.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
 import {
   StoredEventNotFoundError,
@@ -7,7 +8,12 @@ import {
   UnreadableStoredItemError,
 } from '../../functions/shared/store/errors.ts';
 import type { StoredEvent } from '../../functions/shared/store/event-store.ts';
-import { ORDER_REF_INDEX, RECEIVED_DAY_INDEX } from '../../functions/shared/store/table-design.ts';
+import {
+  ORDER_REF_INDEX,
+  RECEIVED_DAY_INDEX,
+  RECEIVED_DAY_SHARDS,
+  receivedDayKey,
+} from '../../functions/shared/store/table-design.ts';
 import { type LocalAws, startLocalAws, TEST_CREDENTIALS } from '../helpers/local-aws.ts';
 
 let aws: LocalAws;
@@ -282,10 +288,52 @@ describe('DynamoDbEventStore', () => {
         KeyConditionExpression: 'receivedDay = :day',
         FilterExpression: '#status = :rejected',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':day': { S: 'DAY#2026-05-10' }, ':rejected': { S: 'rejected' } },
+        ExpressionAttributeValues: {
+          ':day': { S: receivedDayKey('2026-05-10T12:47:00.000Z', `REJECTED#${'e'.repeat(64)}`, 'REJECTED') },
+          ':rejected': { S: 'rejected' },
+        },
       }),
     );
     expect(day.Items).toHaveLength(1);
+  });
+
+  it("spreads one day's items over the index's shards", async () => {
+    const receivedAt = '2031-02-03T04:05:06.000Z';
+    const events = Array.from({ length: 64 }, () => storedEvent({ receivedAt }));
+    const partitions = new Set(
+      events.map((event) =>
+        receivedDayKey(receivedAt, `PAYMENT#${event.paymentId}`, 'EVENT#payment.succeeded'),
+      ),
+    );
+    // 64 items over 16 shards: a bad hash would put them in a handful.
+    expect(partitions.size).toBeGreaterThanOrEqual(RECEIVED_DAY_SHARDS - 4);
+    expect([...partitions].every((key) => /^DAY#2031-02-03#\d{1,2}$/.test(key))).toBe(true);
+  });
+
+  it('finds a day in every shard and in the unsharded key of items stored before the shards', async () => {
+    const receivedAt = '2031-03-04T05:06:07.000Z';
+    const sharded = storedEvent({ receivedAt });
+    await store.putIfAbsent(sharded);
+    const legacy = storedEvent({ receivedAt: '2031-03-04T05:06:08.000Z' });
+    await store.putIfAbsent(legacy);
+    // As the version before the shards wrote it.
+    await aws.dynamoDb.send(
+      new UpdateItemCommand({
+        TableName: aws.tableName,
+        Key: { pk: { S: `PAYMENT#${legacy.paymentId}` }, sk: { S: 'EVENT#payment.succeeded' } },
+        UpdateExpression: 'SET receivedDay = :day',
+        ExpressionAttributeValues: { ':day': { S: 'DAY#2031-03-04' } },
+      }),
+    );
+    const query = new DynamoDbStoredEventQuery(aws.dynamoDb, aws.tableName);
+    const found = await query.run({
+      kind: 'received-day',
+      day: '2031-03-04',
+      to: '2031-03-05T00:00:00.000Z',
+    });
+    expect(found.map((candidate) => candidate.paymentId).sort()).toEqual(
+      [sharded.paymentId, legacy.paymentId].sort(),
+    );
   });
 
   it('reads many items at once, more than one BatchGetItem holds, and leaves missing keys out', async () => {
@@ -334,7 +382,9 @@ describe('DynamoDbEventStore', () => {
         IndexName: RECEIVED_DAY_INDEX.name,
         KeyConditionExpression: 'receivedDay = :day AND receivedKey BETWEEN :from AND :to',
         ExpressionAttributeValues: {
-          ':day': { S: 'DAY#2026-06-01' },
+          ':day': {
+            S: receivedDayKey(event.receivedAt, `PAYMENT#${event.paymentId}`, 'EVENT#payment.succeeded'),
+          },
           ':from': { S: '2026-06-01T00:00:00' },
           ':to': { S: '2026-06-01T00:00:02' },
         },

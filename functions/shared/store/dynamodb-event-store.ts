@@ -105,7 +105,7 @@ function toItem(event: StoredEvent): Item {
     conflictCount: { N: String(event.conflictCount) },
     [TTL_ATTRIBUTE]: { N: String(event.expiresAt) },
     orderRefKey: { S: orderRefKey(event.orderRef) },
-    receivedDay: { S: receivedDayKey(event.receivedAt) },
+    receivedDay: { S: receivedDayKey(event.receivedAt, pk, sk) },
     receivedKey: { S: `${event.receivedAt}#${pk}#${sk}` },
   };
   const stateKey = stateKeyOf(pk, sk, event.status);
@@ -377,7 +377,7 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
             httpStatus: { N: String(rejected.httpStatus) },
             issues: { S: JSON.stringify(rejected.issues) },
             [TTL_ATTRIBUTE]: { N: String(rejected.expiresAt) },
-            receivedDay: { S: receivedDayKey(rejected.receivedAt) },
+            receivedDay: { S: receivedDayKey(rejected.receivedAt, pk, REJECTED_SORT_KEY) },
             receivedKey: { S: `${rejected.receivedAt}#${pk}#${REJECTED_SORT_KEY}` },
             [STATE_INDEX.partitionKey]: { S: REJECTED_STATE },
             ...(rejected.paymentIdHint ? { paymentIdHint: { S: rejected.paymentIdHint } } : {}),

@@ -5,8 +5,12 @@
  * - Primary key: `pk = PAYMENT#<payment_id>`, `sk = EVENT#<event>`. One item per payment and event
  *   type is the dedup rule; a Query on `pk` returns a payment's whole history (replay by payment).
  * - `byOrderRef` index: `orderRefKey = ORDER#<order_ref>`, sorted by `receivedKey` (replay by order).
- * - `byReceivedDay` index: `receivedDay = DAY#<yyyy-mm-dd>` (UTC), sorted by `receivedKey`
- *   (`<receivedAt ISO>#<pk>#<sk>`), so a time window is one Query per day it spans.
+ * - `byReceivedDay` index: `receivedDay = DAY#<yyyy-mm-dd>#<shard 0..15>` (UTC day, and a stable hash
+ *   of the item's keys), sorted by `receivedKey` (`<receivedAt ISO>#<pk>#<sk>`). A whole day in one
+ *   index partition would cap every ingest write near the 1,000 writes/s a partition takes (a
+ *   throttled index throttles the table); 16 shards spread it. A time window is one Query per day and
+ *   shard (plus the day's unsharded key, which items written before the shards carry), merged by
+ *   `receivedKey`, so it stays exact and ordered.
  * - Signed bodies that failed validation are kept too, as `pk = REJECTED#<sha256>`, `sk = REJECTED`,
  *   in the day index only.
  * - Revisions: a body with a known `payment_id` + `event` but different content is kept whole as
@@ -70,7 +74,26 @@ export const INDEX_PROJECTED_ATTRIBUTES = [
 export const paymentKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const eventKey = (event: string) => `EVENT#${event}`;
 export const orderRefKey = (orderRef: string) => `ORDER#${orderRef}`;
-export const receivedDayKey = (receivedAt: string) => `DAY#${receivedAt.slice(0, 10)}`;
+/** Shards of one day of the `byReceivedDay` index; each index partition takes about 1,000 writes/s. */
+export const RECEIVED_DAY_SHARDS = 16;
+
+/** A stable hash of an item's keys onto `0..buckets-1`. */
+function shardOf(pk: string, sk: string, buckets: number): number {
+  let hash = 0;
+  for (const char of `${pk}#${sk}`) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return hash % buckets;
+}
+
+/** The unsharded key of a day: items stored before the index was sharded carry it. */
+export const legacyReceivedDayKey = (receivedAt: string) => `DAY#${receivedAt.slice(0, 10)}`;
+/** The `byReceivedDay` partition of an item. */
+export const receivedDayKey = (receivedAt: string, pk: string, sk: string) =>
+  `DAY#${receivedAt.slice(0, 10)}#${shardOf(pk, sk, RECEIVED_DAY_SHARDS)}`;
+/** Every partition of one day (`yyyy-mm-dd`), the unsharded one included, for a Query of that day. */
+export const receivedDayKeys = (day: string) => [
+  legacyReceivedDayKey(day),
+  ...Array.from({ length: RECEIVED_DAY_SHARDS }, (_, n) => `DAY#${day.slice(0, 10)}#${n}`),
+];
 export const rejectedKey = (bodySha256: string) => `REJECTED#${bodySha256}`;
 export const REJECTED_SORT_KEY = 'REJECTED';
 export const revisionKey = (event: string, revisionHash: string) => `EVENT#${event}#REV#${revisionHash}`;
@@ -80,8 +103,6 @@ export const HELD_STATE = 'HELD';
 export const REJECTED_STATE = 'REJECTED';
 /** The pending shard of an item: a stable hash of its keys, so the same item always lands alike. */
 export function pendingStateKey(pk: string, sk: string): string {
-  let hash = 0;
-  for (const char of `${pk}#${sk}`) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `PENDING#${hash % PENDING_SHARDS}`;
+  return `PENDING#${shardOf(pk, sk, PENDING_SHARDS)}`;
 }
 export const pendingStateKeys = () => Array.from({ length: PENDING_SHARDS }, (_, n) => `PENDING#${n}`);
