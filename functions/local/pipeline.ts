@@ -161,7 +161,7 @@ async function requeueUnpublished(
       FilterExpression: '#status = :received',
       ExpressionAttributeNames: { '#status': 'status', '#pk': TABLE_KEYS.partitionKey },
       ExpressionAttributeValues: { ':received': { S: 'received' } },
-      ProjectionExpression: '#pk, paymentId, event, bodySha256, receivedAt',
+      ProjectionExpression: '#pk, paymentId, event, revisionHash, bodySha256, receivedAt',
     },
   );
   for await (const page of pages) {
@@ -169,6 +169,8 @@ async function requeueUnpublished(
       v: 1,
       paymentId: item.paymentId?.S ?? '',
       event: item.event?.S ?? '',
+      // A released revision is its own stored event: its message must name it.
+      ...(item.revisionHash?.S ? { revisionHash: item.revisionHash.S } : {}),
       bodySha256: item.bodySha256?.S ?? '',
       receivedAt: item.receivedAt?.S ?? '',
     }));
