@@ -334,6 +334,7 @@ export class Monitoring extends Construct {
       METRICS.ipnRejected,
       METRICS.signatureFailure,
       METRICS.ingestDependencyFailure,
+      METRICS.ipnSourceRefused,
     ].map((name) => pipelineMetric(name, SERVICE_NAMES.ingest));
     const publishOutcomes = [
       METRICS.eventsPublished,

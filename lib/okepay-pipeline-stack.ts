@@ -95,6 +95,9 @@ export class OkePayPipelineStack extends Stack {
         OKEPAY_RETENTION_DAYS: String(settings.eventRetentionDays),
         OKEPAY_DEDUP_RETENTION_DAYS: String(settings.dedupRetentionDays),
         OKEPAY_REVISION_POLICY: settings.revisionPolicy,
+        ...(settings.allowedSourceCidrs.length > 0
+          ? { OKEPAY_ALLOWED_SOURCE_CIDRS: settings.allowedSourceCidrs.join(',') }
+          : {}),
       },
     });
     ingest.role.addToPolicy(
@@ -161,6 +164,10 @@ export class OkePayPipelineStack extends Stack {
       new SqsEventSource(queues.queue, {
         batchSize: settings.batchSize,
         maxBatchingWindow,
+        // The brake on the PutEvents rate: at this many invocations the event source stops starting
+        // more and the messages wait in the queue, where reserved concurrency would throttle
+        // invocations and count each as a receive towards the DLQ.
+        maxConcurrency: settings.consumerMaxConcurrency,
         // The handler answers with the records that failed; only those return to the queue.
         reportBatchItemFailures: true,
       }),

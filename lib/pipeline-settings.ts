@@ -6,6 +6,7 @@
  * Sources, later wins: the defaults below, the `okepay` object of the CDK context (cdk.json, or
  * `-c okepay='{"maxReceiveCount":3}'` on the command line), the stack props.
  */
+import { isIP } from 'node:net';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
 import { DEFAULT_DEDUP_RETENTION_DAYS, REVISION_POLICIES } from '../functions/ingest/receive-ipn.ts';
@@ -53,6 +54,23 @@ function list<T extends z.ZodType>(item: T) {
 const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(
   (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
 );
+
+/** `address/prefix` with a valid IPv4 (prefix 0-32) or IPv6 (prefix 0-128) address. */
+function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match?.[1] || !match[2]) return false;
+  const family = isIP(match[1]);
+  const prefix = Number(match[2]);
+  return family !== 0 && prefix <= (family === 4 ? 32 : 128);
+}
+
+function cidr() {
+  const message = (input: unknown) =>
+    `must be an IPv4 or IPv6 CIDR such as "203.0.113.0/24" or "2001:db8::/32", got ${show(input)}`;
+  return z
+    .string({ error: (issue) => message(issue.input) })
+    .refine(isCidr, { error: (issue) => message(issue.input) });
+}
 
 const accountId = matching(/^\d{12}$/, 'a 12-digit AWS account id');
 
@@ -104,14 +122,31 @@ const settingsObject = z.strictObject({
   ).default(RetentionDays.THREE_MONTHS),
   /** Reserved concurrency of the ingest function; none by default (it uses the account's pool). */
   ingestReservedConcurrency: integer(1, 10_000).optional(),
-  /** Reserved concurrency of the consumer function; none by default. */
+  /**
+   * Reserved concurrency of the consumer function; none by default. Leave it unset or at least
+   * `consumerMaxConcurrency`: below it, the event source's pollers are throttled, and a throttled
+   * invocation still counts as a receive of every message of its batch, so messages reach the DLQ
+   * without having been processed.
+   */
   consumerReservedConcurrency: integer(1, 10_000).optional(),
+  /**
+   * The consumer's brake: the most concurrent invocations the SQS event source starts (Lambda's
+   * "maximum concurrency", 2 to 1,000). Unlike reserved concurrency, reaching it leaves messages in the
+   * queue instead of throttling invocations. Default 10: each invocation makes about one PutEvents call
+   * a batch, so 10 of them stay well inside the smallest Regions' PutEvents quota, and the queue absorbs
+   * a burst (docs/DEPLOY.md "Throughput").
+   */
+  consumerMaxConcurrency: integer(2, 1_000).default(10),
   /** Receives of a message before SQS moves it to the dead-letter queue. */
   maxReceiveCount: integer(1, 1_000).default(5),
   /** Messages per consumer invocation (more than 10 needs a batching window). */
   batchSize: integer(1, 10_000).default(10),
-  /** Seconds SQS may wait to fill a batch; 0 invokes as soon as messages arrive. */
-  maxBatchingWindowSeconds: integer(0, 300).default(0),
+  /**
+   * Seconds the event source may wait to fill a batch; 0 invokes as soon as messages arrive.
+   * Default 1: at a low IPN rate it roughly halves the consumer invocations and PutEvents calls per
+   * event for about a second of added latency (bench/batching-window.ts).
+   */
+  maxBatchingWindowSeconds: integer(0, 300).default(1),
   /**
    * Days the bus archive keeps every event for EventBridge replay; 0 keeps them forever. Default:
    * `eventRetentionDays`, so the events (customer data in `raw` included) are not kept longer on the
@@ -181,6 +216,12 @@ const settingsObject = z.strictObject({
       { error: (issue) => `must be an object { "mode", "redactPaths" }, got ${show(issue.input)}` },
     )
     .default({ mode: 'all', redactPaths: [] }),
+  /**
+   * Source addresses allowed to call the IPN endpoint, as IPv4 or IPv6 CIDRs (e.g. okePay's published
+   * ranges); empty allows every address. HTTP APIs cannot take AWS WAF, so the ingest function checks
+   * the caller's address first and answers 403 to any other, before it reads a secret or the body.
+   */
+  allowedSourceCidrs: list(cidr()).default([]),
   /** Accounts allowed to create rules on the bus, each managing only the rules it created. */
   subscriberAccountIds: list(accountId).default([]),
   /** Send alarm notifications to this existing SNS topic. */
@@ -223,6 +264,20 @@ const settingsSchema = settingsObject
         'batchSize',
         `above 10 needs maxBatchingWindowSeconds of at least 1, got ${settings.batchSize}`,
       );
+    }
+    if (
+      settings.consumerReservedConcurrency !== undefined &&
+      settings.consumerReservedConcurrency < settings.consumerMaxConcurrency
+    ) {
+      problem(
+        'consumerReservedConcurrency',
+        `must be at least consumerMaxConcurrency (${settings.consumerMaxConcurrency}), got ` +
+          `${settings.consumerReservedConcurrency}: below it, throttled invocations count as receives and ` +
+          'send messages to the DLQ unprocessed; leave it unset, or lower consumerMaxConcurrency instead',
+      );
+    }
+    if (new Set(settings.allowedSourceCidrs).size !== settings.allowedSourceCidrs.length) {
+      problem('allowedSourceCidrs', `lists a CIDR twice: ${show(settings.allowedSourceCidrs)}`);
     }
     if (settings.apiBurstLimit < settings.apiRateLimit) {
       problem(

@@ -2,6 +2,7 @@ import { ConfigurationError, integer, oneOf, optionalString, requiredString } fr
 import { SIGNATURE_SCHEMES, type SignatureScheme } from '../shared/ipn/signature.ts';
 import { parseSecretList } from '../shared/secrets/webhook-secrets.ts';
 import { DEFAULT_DEDUP_RETENTION_DAYS, REVISION_POLICIES, type RevisionPolicy } from './receive-ipn.ts';
+import { InvalidCidrError, SourceAllowlist } from './source-allowlist.ts';
 
 export type WebhookSecretSource =
   | { kind: 'env'; secrets: string[] }
@@ -16,6 +17,24 @@ export interface IngestConfig {
   retentionDays: number;
   dedupRetentionDays: number;
   revisionPolicy: RevisionPolicy;
+  /** Callers allowed to post IPNs (OKEPAY_ALLOWED_SOURCE_CIDRS); unset allows every address. */
+  allowedSources?: SourceAllowlist;
+}
+
+function sourceAllowlist(env: Record<string, string | undefined>): SourceAllowlist | undefined {
+  const name = 'OKEPAY_ALLOWED_SOURCE_CIDRS';
+  const raw = optionalString(env, name);
+  if (raw === undefined) return undefined;
+  let allowlist: SourceAllowlist;
+  try {
+    allowlist = SourceAllowlist.parse(raw);
+  } catch (error) {
+    if (!(error instanceof InvalidCidrError)) throw error;
+    throw new ConfigurationError(name, `must be a comma-separated list of CIDRs: ${error.message}`);
+  }
+  // A list that parses to nothing would refuse every caller: that is a mistake, not a setting.
+  if (allowlist.cidrs.length === 0) throw new ConfigurationError(name, `holds no CIDR, got "${raw}"`);
+  return allowlist;
 }
 
 /** Reads and checks the ingest function's environment; throws {@link ConfigurationError}. */
@@ -70,6 +89,7 @@ export function loadIngestConfig(env: Record<string, string | undefined>): Inges
       `must be at least OKEPAY_RETENTION_DAYS (${retentionDays}): the dedup marker has to outlive the body, got "${dedupRetentionDays}"`,
     );
   }
+  const allowedSources = sourceAllowlist(env);
   return {
     tableName: requiredString(env, 'TABLE_NAME'),
     queueUrl: requiredString(env, 'QUEUE_URL'),
@@ -79,5 +99,6 @@ export function loadIngestConfig(env: Record<string, string | undefined>): Inges
     retentionDays,
     dedupRetentionDays,
     revisionPolicy: oneOf(env, 'OKEPAY_REVISION_POLICY', REVISION_POLICIES, 'hold'),
+    ...(allowedSources ? { allowedSources } : {}),
   };
 }

@@ -38,7 +38,7 @@ const deps: ReceiveIpnDeps = {
   settings: config,
 };
 
-const handleIpn = createIngestHttpHandler(deps);
+const handleIpn = createIngestHttpHandler(deps, { allowedSources: config.allowedSources });
 
 export const handler = async (
   event: APIGatewayProxyEventV2,

@@ -3,7 +3,8 @@ import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import { IngestDeadlineExceededError } from './errors.ts';
 import { decodeRawBody } from './raw-body.ts';
 import { type IpnOutcome, type ReceiveIpnDeps, receiveIpn } from './receive-ipn.ts';
-import { errorResponse, jsonResponse } from './responses.ts';
+import { errorResponse, jsonResponse, sourceRefusedResponse } from './responses.ts';
+import type { SourceAllowlist } from './source-allowlist.ts';
 
 /**
  * Default of {@link IngestHttpOptions.deadlineMs}: well inside the ingest Lambda's default 15 s
@@ -22,6 +23,11 @@ export interface IngestHttpOptions {
    * context, the deadline is also kept 1 s inside the remaining time (the stack allows a 3 s timeout).
    */
   deadlineMs?: number;
+  /**
+   * Callers allowed to post IPNs, checked against `requestContext.http.sourceIp` before anything else;
+   * absent, every address may.
+   */
+  allowedSources?: SourceAllowlist;
 }
 
 /** API Gateway v2 lower-cases header names already; done again so a hand-built event behaves alike. */
@@ -78,10 +84,16 @@ function deadlineResponse(error: IngestDeadlineExceededError, log: Log, metrics:
  */
 export function createIngestHttpHandler(deps: ReceiveIpnDeps, options: IngestHttpOptions = {}) {
   const deadlineMs = options.deadlineMs ?? DEFAULT_INGEST_DEADLINE_MS;
+  const { allowedSources } = options;
   return async (
     event: APIGatewayProxyEventV2,
     context?: Pick<Context, 'getRemainingTimeInMillis'>,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
+    // First, so a caller outside the list costs no secret read, no body decoding, no AWS call.
+    const sourceIp = event.requestContext?.http?.sourceIp;
+    if (allowedSources && !allowedSources.allows(sourceIp)) {
+      return sourceRefusedResponse(sourceIp, deps.log, deps.metrics);
+    }
     const budgetMs = context
       ? Math.max(0, Math.min(deadlineMs, context.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS))
       : deadlineMs;

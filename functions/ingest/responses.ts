@@ -15,6 +15,23 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
 }
 
 /**
+ * A caller outside `allowedSourceCidrs`. The address is the caller's own, so naming it helps whoever
+ * tests the endpoint and tells an attacker nothing new; the list itself stays out of the answer.
+ */
+export function sourceRefusedResponse(
+  sourceIp: string | undefined,
+  log: Log,
+  metrics: MetricSink,
+): APIGatewayProxyStructuredResultV2 {
+  metrics.addMetric(METRICS.ipnSourceRefused, 'Count', 1);
+  log.warn('Refused a request: source address not in allowedSourceCidrs', { sourceIp });
+  return jsonResponse(403, {
+    error: 'forbidden_source',
+    message: `Requests from ${sourceIp ? `"${sourceIp}"` : 'an unknown address'} are not accepted by this endpoint`,
+  });
+}
+
+/**
  * Maps what went wrong to an HTTP answer. Client errors (4xx) tell okePay, or whoever is testing the
  * endpoint, what to fix; okePay does not retry them. Everything else is a 5xx so okePay retries: an
  * event is never answered 2xx unless it is stored and enqueued. Exception details stay in the logs.

@@ -33,6 +33,8 @@ export const METRICS = {
   heldRevisions: 'HeldRevisions',
   /** Sweeper gauge: signed IPNs refused by validation and not yet reprocessed. */
   rejectedIpnsWaiting: 'RejectedIpnsWaiting',
+  /** Ingest: a request from an address outside `allowedSourceCidrs`, answered 403. */
+  ipnSourceRefused: 'IpnSourceRefused',
 } as const;
 
 /**

@@ -37,6 +37,7 @@ describe('cdk-nag AwsSolutions checks', () => {
         subscriberAccountIds: ['111111111111'],
         ingestReservedConcurrency: 10,
         consumerReservedConcurrency: 5,
+        consumerMaxConcurrency: 5,
       },
     });
     expect(synthError(app)).toBe('');

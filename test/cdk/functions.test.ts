@@ -17,6 +17,7 @@ const custom = buildTemplate({
   settings: {
     ingestReservedConcurrency: 20,
     consumerReservedConcurrency: 5,
+    consumerMaxConcurrency: 5,
     eventSource: 'com.example.payments',
     functionMemoryMb: 1024,
     eventRetentionDays: 30,
@@ -24,6 +25,7 @@ const custom = buildTemplate({
     revisionPolicy: 'publish',
     sweepGraceMinutes: 30,
     sweepIntervalMinutes: 10,
+    allowedSourceCidrs: ['203.0.113.0/24', '2001:db8::/32'],
   },
 });
 const tableArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsTable'), 'Arn'] };
@@ -115,6 +117,23 @@ describe('the ingest function', () => {
         }),
       },
     });
+  });
+
+  it('passes allowedSourceCidrs as OKEPAY_ALLOWED_SOURCE_CIDRS, comma-separated', () => {
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.ingest,
+          OKEPAY_ALLOWED_SOURCE_CIDRS: '203.0.113.0/24,2001:db8::/32',
+        }),
+      },
+    });
+  });
+
+  it('sets no allowlist by default: every source address may call', () => {
+    expect(
+      template.findResources('AWS::Lambda::Function')[id]?.Properties.Environment.Variables,
+    ).not.toHaveProperty('OKEPAY_ALLOWED_SOURCE_CIDRS');
   });
 
   it('times out within API Gateway’s 30 s integration limit', () => {

@@ -14,7 +14,9 @@ describe('resolvePipelineSettings', () => {
       logRetentionDays: 90,
       maxReceiveCount: 5,
       batchSize: 10,
-      maxBatchingWindowSeconds: 0,
+      maxBatchingWindowSeconds: 1,
+      consumerMaxConcurrency: 10,
+      allowedSourceCidrs: [],
       archiveRetentionDays: 90,
       rawOnBus: { mode: 'all', redactPaths: [] },
       signatureScheme: 'body',
@@ -37,7 +39,7 @@ describe('resolvePipelineSettings', () => {
   it.each([
     [{ revisionPolicy: 'publish' }],
     [{ eventRetentionDays: 365, dedupRetentionDays: 365 }],
-    [{ sweepGraceMinutes: 3, sweepIntervalMinutes: 1 }],
+    [{ sweepGraceMinutes: 3, sweepIntervalMinutes: 1, maxBatchingWindowSeconds: 0 }],
     [{ deadLetterAgeAlarmHours: 216 }],
     [{ rawOnBus: { mode: 'none' } }],
     [
@@ -49,6 +51,10 @@ describe('resolvePipelineSettings', () => {
       },
     ],
     [{ api4xxAlarmPercent: 50, apiThrottledAlarmThreshold: 1 }],
+    [{ consumerMaxConcurrency: 2 }],
+    [{ consumerMaxConcurrency: 1000, consumerReservedConcurrency: 1000 }],
+    [{ consumerMaxConcurrency: 5, consumerReservedConcurrency: 20 }],
+    [{ allowedSourceCidrs: ['203.0.113.0/24', '198.51.100.7/32', '2001:db8::/32', '::/0', '0.0.0.0/0'] }],
   ])('accepts %j', (input) => {
     expect(resolvePipelineSettings(input)).toMatchObject(input);
   });
@@ -101,7 +107,10 @@ describe('resolvePipelineSettings', () => {
     ],
     [{ alarmEmails: ['ops'] }, 'okepay.alarmEmails.0 must be an e-mail address, got "ops"'],
     [{ createAlarmTopic: 'yes' }, 'okepay.createAlarmTopic must be true or false, got "yes"'],
-    [{ batchSize: 100 }, 'okepay.batchSize above 10 needs maxBatchingWindowSeconds of at least 1, got 100'],
+    [
+      { batchSize: 100, maxBatchingWindowSeconds: 0 },
+      'okepay.batchSize above 10 needs maxBatchingWindowSeconds of at least 1, got 100',
+    ],
     [
       { apiRateLimit: 200, apiBurstLimit: 100 },
       'okepay.apiBurstLimit must be at least apiRateLimit (200), got 100',
@@ -120,7 +129,7 @@ describe('resolvePipelineSettings', () => {
     [{ sweepGraceMinutes: 0 }, 'okepay.sweepGraceMinutes must be an integer from 1 to 1440, got 0'],
     [
       { consumerTimeoutSeconds: 300 },
-      "okepay.sweepGraceMinutes must cover the queue's visibility timeout (1800 s = 6 × consumerTimeoutSeconds + maxBatchingWindowSeconds), got 15 min",
+      "okepay.sweepGraceMinutes must cover the queue's visibility timeout (1801 s = 6 × consumerTimeoutSeconds + maxBatchingWindowSeconds), got 15 min",
     ],
     [{ sweepIntervalMinutes: 61 }, 'okepay.sweepIntervalMinutes must be an integer from 1 to 60, got 61'],
     [
@@ -149,6 +158,32 @@ describe('resolvePipelineSettings', () => {
     ],
     [{ rawOnBus: { mode: 'none', paths: [] } }, 'okepay.rawOnBus.paths is not a key of okepay.rawOnBus'],
     [{ archiveRetentionDays: -1 }, 'okepay.archiveRetentionDays must be an integer from 0 to 36500, got -1'],
+    [{ consumerMaxConcurrency: 1 }, 'okepay.consumerMaxConcurrency must be an integer from 2 to 1000, got 1'],
+    [
+      { consumerMaxConcurrency: 1001 },
+      'okepay.consumerMaxConcurrency must be an integer from 2 to 1000, got 1001',
+    ],
+    [
+      { consumerReservedConcurrency: 5 },
+      'okepay.consumerReservedConcurrency must be at least consumerMaxConcurrency (10), got 5: below it, throttled invocations count as receives',
+    ],
+    [
+      { allowedSourceCidrs: ['203.0.113.0'] },
+      'okepay.allowedSourceCidrs.0 must be an IPv4 or IPv6 CIDR such as "203.0.113.0/24" or "2001:db8::/32", got "203.0.113.0"',
+    ],
+    [{ allowedSourceCidrs: ['203.0.113.0/33'] }, 'okepay.allowedSourceCidrs.0 must be an IPv4 or IPv6 CIDR'],
+    [{ allowedSourceCidrs: ['2001:db8::/129'] }, 'okepay.allowedSourceCidrs.0 must be an IPv4 or IPv6 CIDR'],
+    [{ allowedSourceCidrs: ['okepay.com/24'] }, 'okepay.allowedSourceCidrs.0 must be an IPv4 or IPv6 CIDR'],
+    [{ allowedSourceCidrs: ['256.1.1.0/24'] }, 'okepay.allowedSourceCidrs.0 must be an IPv4 or IPv6 CIDR'],
+    [{ allowedSourceCidrs: [42] }, 'okepay.allowedSourceCidrs.0 must be an IPv4 or IPv6 CIDR'],
+    [
+      { allowedSourceCidrs: '203.0.113.0/24' },
+      'okepay.allowedSourceCidrs must be a list, got "203.0.113.0/24"',
+    ],
+    [
+      { allowedSourceCidrs: ['203.0.113.0/24', '203.0.113.0/24'] },
+      'okepay.allowedSourceCidrs lists a CIDR twice',
+    ],
   ])('rejects %j', (input, message) => {
     expect(() => resolvePipelineSettings(input)).toThrow(message);
   });

@@ -9,6 +9,7 @@ import {
   TABLE_KEYS,
   TTL_ATTRIBUTE,
 } from '../../functions/shared/store/table-design.ts';
+import { SERVICE_NAMES } from '../../lib/service-names.ts';
 import { buildTemplate, directoryWith, logicalIdOf } from './stack-builder.ts';
 
 // No rule files: each audited rule brings a dead-letter queue of its own (payment-event-subscription.test.ts).
@@ -22,6 +23,7 @@ const custom = buildTemplate({
     consumerTimeoutSeconds: 60,
     maxBatchingWindowSeconds: 20,
     batchSize: 50,
+    consumerMaxConcurrency: 50,
   },
 });
 
@@ -234,11 +236,26 @@ describe('the consumer event source', () => {
   it('uses the batch size and batching window settings', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 10,
-      MaximumBatchingWindowInSeconds: 0,
+      MaximumBatchingWindowInSeconds: 1,
     });
     custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 50,
       MaximumBatchingWindowInSeconds: 20,
     });
+  });
+
+  it('brakes with the event source maximum concurrency, not by throttling the consumer', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+    // Reserved concurrency below the maximum would throttle invocations, and a throttled batch counts
+    // as a receive of each of its messages: none by default.
+    const consumer = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (fn) => fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === SERVICE_NAMES.consumer,
+    );
+    expect(consumer?.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 });

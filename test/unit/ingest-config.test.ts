@@ -22,6 +22,33 @@ describe('loadIngestConfig', () => {
     });
   });
 
+  it('reads OKEPAY_ALLOWED_SOURCE_CIDRS into an allowlist', () => {
+    const config = loadIngestConfig({
+      ...base,
+      OKEPAY_ALLOWED_SOURCE_CIDRS: '203.0.113.0/24,2001:db8::/32',
+    });
+    expect(config.allowedSources?.cidrs).toEqual(['203.0.113.0/24', '2001:db8::/32']);
+    expect(config.allowedSources?.allows('203.0.113.5')).toBe(true);
+  });
+
+  it.each([
+    [
+      'a CIDR without a prefix',
+      '203.0.113.0',
+      /OKEPAY_ALLOWED_SOURCE_CIDRS must be a comma-separated list of CIDRs: "203.0.113.0" is not/,
+    ],
+    [
+      'a prefix too long',
+      '2001:db8::/200',
+      /OKEPAY_ALLOWED_SOURCE_CIDRS must be a comma-separated list of CIDRs/,
+    ],
+    ['only commas', ',,', /OKEPAY_ALLOWED_SOURCE_CIDRS holds no CIDR, got ",,"/],
+  ])('refuses OKEPAY_ALLOWED_SOURCE_CIDRS with %s, naming the variable', (_, value, message) => {
+    const load = () => loadIngestConfig({ ...base, OKEPAY_ALLOWED_SOURCE_CIDRS: value });
+    expect(load).toThrow(ConfigurationError);
+    expect(load).toThrow(message);
+  });
+
   it('reads the revision policy and the dedup retention', () => {
     const config = loadIngestConfig({
       ...base,
