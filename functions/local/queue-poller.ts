@@ -1,8 +1,9 @@
 /**
  * Polls the SQS queue and invokes the consumer handler the way Lambda's event source mapping does:
- * batches of up to 10, the visibility timeout as the retry delay, and `batchItemFailures` honoured
- * (successful records are deleted; failed ones stay, become visible again after the visibility
- * timeout, and move to the DLQ after the queue's maxReceiveCount).
+ * batches of up to `batchSize`, filled for up to the batching window, the visibility timeout as the
+ * retry delay, and `batchItemFailures` honoured (successful records are deleted; failed ones stay,
+ * become visible again after the visibility timeout, and move to the DLQ after the queue's
+ * maxReceiveCount).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -16,6 +17,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 /** Pause between short polls of an empty queue. */
 const IDLE_POLL_INTERVAL_MS = 100;
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface QueuePollerOptions {
@@ -26,6 +29,14 @@ export interface QueuePollerOptions {
   handler: SqsHandler;
   /** The consumer's timeout, given to the handler as its time budget. */
   functionTimeoutMs: number;
+  /** Most records per invocation, as the stack's `batchSize`. Default 10. */
+  batchSize?: number;
+  /**
+   * As the stack's `maxBatchingWindowSeconds`, in ms: once a first message is received, keep receiving
+   * for up to this long, or until `batchSize` messages are in hand, before invoking. Default 0: invoke
+   * with what the first receive returned.
+   */
+  maxBatchingWindowMs?: number;
   onError?: (error: unknown) => void;
   /** Called after each batch with what happened to it. */
   onBatch?: (result: { received: number; failed: number }) => void;
@@ -96,22 +107,20 @@ export class QueuePoller {
    */
   async pollOnce(waitTimeSeconds = 0): Promise<number> {
     const { sqs, queueUrl, handler } = this.options;
-    let messages: Message[];
-    try {
-      ({ Messages: messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: waitTimeSeconds,
-          MessageSystemAttributeNames: ['All'],
-        }),
-        { abortSignal: this.abort.signal },
-      ));
-    } catch (error) {
-      if (this.abort.signal.aborted) return 0;
-      throw error;
-    }
+    const batchSize = this.options.batchSize ?? 10;
+    const windowMs = this.options.maxBatchingWindowMs ?? 0;
+    const messages = await this.receive(Math.min(batchSize, 10), waitTimeSeconds);
     if (messages.length === 0) return 0;
+    // The batching window, as Lambda's poller keeps it: it opens with the first message and closes when
+    // the batch is full or the window has passed, whichever comes first.
+    const windowEnds = Date.now() + windowMs;
+    while (messages.length < batchSize && Date.now() < windowEnds && !this.abort.signal.aborted) {
+      const more = await this.receive(Math.min(batchSize - messages.length, 10), 0);
+      messages.push(...more);
+      if (more.length === 0) {
+        await sleep(Math.min(IDLE_POLL_INTERVAL_MS, Math.max(0, windowEnds - Date.now())));
+      }
+    }
     const records = messages.map((message) => toRecord(message, this.options));
     let failedIds: Set<string>;
     try {
@@ -123,11 +132,12 @@ export class QueuePoller {
       failedIds = new Set(records.map((record) => record.messageId));
     }
     const succeeded = records.filter((record) => !failedIds.has(record.messageId));
-    if (succeeded.length > 0) {
+    // DeleteMessageBatch takes 10 entries; a batch may hold more.
+    for (let start = 0; start < succeeded.length; start += 10) {
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: succeeded.map((record, index) => ({
+          Entries: succeeded.slice(start, start + 10).map((record, index) => ({
             Id: String(index),
             ReceiptHandle: record.receiptHandle,
           })),
@@ -138,15 +148,34 @@ export class QueuePoller {
     return records.length;
   }
 
+  /** One ReceiveMessage; an empty list when the poller is being stopped. */
+  private async receive(maxMessages: number, waitTimeSeconds: number): Promise<Message[]> {
+    try {
+      const { Messages = [] } = await this.options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: maxMessages,
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+        }),
+        { abortSignal: this.abort.signal },
+      );
+      return Messages;
+    } catch (error) {
+      if (this.abort.signal.aborted) return [];
+      throw error;
+    }
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       try {
         const received = await this.pollOnce();
-        if (received === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_INTERVAL_MS));
+        if (received === 0) await sleep(IDLE_POLL_INTERVAL_MS);
       } catch (error) {
         if (!this.running) break;
         this.options.onError?.(error);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
       }
     }
   }
