@@ -299,13 +299,13 @@ describe('DynamoDbEventStore', () => {
 
   it("spreads one day's items over the index's shards", async () => {
     const receivedAt = '2031-02-03T04:05:06.000Z';
-    const events = Array.from({ length: 64 }, () => storedEvent({ receivedAt }));
+    const events = Array.from({ length: 160 }, () => storedEvent({ receivedAt }));
     const partitions = new Set(
       events.map((event) =>
         receivedDayKey(receivedAt, `PAYMENT#${event.paymentId}`, 'EVENT#payment.succeeded'),
       ),
     );
-    // 64 items over 16 shards: a bad hash would put them in a handful.
+    // 160 items over 32 shards: a bad hash would put them in a handful.
     expect(partitions.size).toBeGreaterThanOrEqual(RECEIVED_DAY_SHARDS - 4);
     expect([...partitions].every((key) => /^DAY#2031-02-03#\d{1,2}$/.test(key))).toBe(true);
   });

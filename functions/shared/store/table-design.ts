@@ -5,10 +5,10 @@
  * - Primary key: `pk = PAYMENT#<payment_id>`, `sk = EVENT#<event>`. One item per payment and event
  *   type is the dedup rule; a Query on `pk` returns a payment's whole history (replay by payment).
  * - `byOrderRef` index: `orderRefKey = ORDER#<order_ref>`, sorted by `receivedKey` (replay by order).
- * - `byReceivedDay` index: `receivedDay = DAY#<yyyy-mm-dd>#<shard 0..15>` (UTC day, and a stable hash
+ * - `byReceivedDay` index: `receivedDay = DAY#<yyyy-mm-dd>#<shard 0..31>` (UTC day, and a stable hash
  *   of the item's keys), sorted by `receivedKey` (`<receivedAt ISO>#<pk>#<sk>`). A whole day in one
  *   index partition would cap every ingest write near the 1,000 writes/s a partition takes (a
- *   throttled index throttles the table); 16 shards spread it. A time window is one Query per day and
+ *   throttled index throttles the table); 32 shards spread it. A time window is one Query per day and
  *   shard (plus the day's unsharded key, which items written before the shards carry), merged by
  *   `receivedKey`, so it stays exact and ordered.
  * - Signed bodies that failed validation are kept too, as `pk = REJECTED#<sha256>`, `sk = REJECTED`,
@@ -19,7 +19,7 @@
  * - Dedup markers: `sk = SEEN#<event>#<content sha256>`, a few attributes kept much longer than the body
  *   (`dedupRetentionDays`), so a captured request sent again after the body expired is still a duplicate.
  * - `byState` index (sparse): `stateKey` is set only while an item needs something to happen to it:
- *   `PENDING#<0..15>` while stored and not yet published (sharded so ingest never writes one hot
+ *   `PENDING#<0..31>` while stored and not yet published (sharded so ingest never writes one hot
  *   partition), `HELD` for a revision waiting for an operator, `REJECTED` for a signed body that failed
  *   validation and was not reprocessed. The sweeper, the alarms' gauges and the CLI lists read it.
  * - `expiresAt` (epoch seconds) is the TTL attribute.
@@ -59,7 +59,7 @@ export const STATE_INDEX_PROJECTED_ATTRIBUTES = [
   'paymentIdHint',
 ] as const;
 /** Partitions of the pending state: each DynamoDB partition takes about 1,000 writes/s. */
-export const PENDING_SHARDS = 16;
+export const PENDING_SHARDS = 32;
 
 /** Attributes the indexes carry besides the keys: enough to filter and list without the body. */
 export const INDEX_PROJECTED_ATTRIBUTES = [
@@ -75,7 +75,7 @@ export const paymentKey = (paymentId: string) => `PAYMENT#${paymentId}`;
 export const eventKey = (event: string) => `EVENT#${event}`;
 export const orderRefKey = (orderRef: string) => `ORDER#${orderRef}`;
 /** Shards of one day of the `byReceivedDay` index; each index partition takes about 1,000 writes/s. */
-export const RECEIVED_DAY_SHARDS = 16;
+export const RECEIVED_DAY_SHARDS = 32;
 
 /** A stable hash of an item's keys onto `0..buckets-1`. */
 function shardOf(pk: string, sk: string, buckets: number): number {
