@@ -23,6 +23,7 @@ const BENCHMARKS = [
   'replay-throughput',
   'startup',
   'inspector',
+  'batching-window',
 ] as const;
 
 function runBenchmark(name: string, env: NodeJS.ProcessEnv): Promise<number> {
