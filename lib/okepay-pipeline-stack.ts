@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 import { type CfnElement, CfnOutput, Duration, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { DEFAULT_MAX_CHAIN } from '../functions/replay/continuation-config.ts';
 import { DEFAULT_RULES_DIR } from '../functions/shared/rules/rule-file.ts';
 import { paymentKey, STATE_INDEX } from '../functions/shared/store/table-design.ts';
 import { AuditedRules, readRuleFiles } from './audited-rules.ts';
@@ -179,15 +180,32 @@ export class OkePayPipelineStack extends Stack {
       entry: 'functions/replay/handler.ts',
       description: 'Replays stored okePay events onto the bus; invoke with a selection as JSON',
       serviceName: SERVICE_NAMES.replay,
-      // A replay stops starting batches before its budget ends and returns the id to resume with.
+      // A replay stops starting batches before its budget ends and invokes itself to continue
+      // (functions/replay/continuation.ts), or returns the id to resume with.
       timeout: Duration.minutes(15),
       settings,
       environment: {
         TABLE_NAME: table.tableName,
         EVENT_BUS_NAME: events.bus.eventBusName,
         EVENT_SOURCE: settings.eventSource,
+        // At most this many runs chain (about 50 hours): a bug cannot keep a replay invoking itself.
+        OKEPAY_REPLAY_MAX_CHAIN: String(DEFAULT_MAX_CHAIN),
         ...rawOnBus,
       },
+    });
+    // The function invokes itself (AWS_LAMBDA_FUNCTION_NAME) to continue a replay. In a policy of its
+    // own: the function depends on its role's default policy, so naming the function's ARN there would
+    // be a circular reference; this policy depends on the function instead.
+    new Policy(this, 'ReplayContinuation', {
+      roles: [replay.role],
+      statements: [
+        new PolicyStatement({
+          sid: 'ContinueReplay',
+          effect: Effect.ALLOW,
+          actions: ['lambda:InvokeFunction'],
+          resources: [replay.function.functionArn],
+        }),
+      ],
     });
     replay.role.addToPolicy(
       new PolicyStatement({

@@ -20,6 +20,14 @@ export const MAX_RATE = 10_000;
 export const MAX_LISTED_EVENTS = 1_000;
 /** Failures listed in a response; the progress record keeps up to 100. */
 const MAX_LISTED_FAILURES = 20;
+/**
+ * PutEvents batches in flight at once. The rate is the brake on the bus; more batches in flight only
+ * help when each request is slow, and past this they would hold more than a page of bodies.
+ */
+export const DEFAULT_CONCURRENCY = 8;
+export const MAX_CONCURRENCY = 32;
+/** The highest `chain` an input may carry; the function's own bound (OKEPAY_REPLAY_MAX_CHAIN) is lower. */
+export const MAX_CHAIN = 10_000;
 
 const controls = {
   dryRun: z.boolean().optional().describe('Count and list, publish nothing'),
@@ -30,6 +38,19 @@ const controls = {
     .max(MAX_RATE)
     .optional()
     .describe(`Events per second, 0 = no limit; default ${DEFAULT_RATE}`),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CONCURRENCY)
+    .optional()
+    .describe(`PutEvents batches (10 events each) in flight at once; default ${DEFAULT_CONCURRENCY}`),
+  continue: z
+    .boolean()
+    .optional()
+    .describe(
+      'When the time budget ends, invoke the function again to continue (default true); false returns resumeWith instead',
+    ),
 };
 
 export const replayInvocationSchema = z.union([
@@ -38,6 +59,13 @@ export const replayInvocationSchema = z.union([
       .string()
       .regex(REPLAY_ID_PATTERN, 'must be a replay id as returned by an earlier invocation')
       .describe('Continue this replay; its selection is the recorded one'),
+    chain: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CHAIN)
+      .optional()
+      .describe('Which run of a self-continuing replay this is (set by the function when it continues)'),
     ...controls,
   }),
   replaySelectionSchema.extend(controls),
@@ -47,6 +75,12 @@ export interface ReplayInvocation {
   request: ReplayRequest;
   dryRun: boolean;
   rate: number;
+  /** Undefined: run-replay's default. */
+  concurrency?: number;
+  /** Invoke the function again when the time budget ends. */
+  continueItself: boolean;
+  /** 1 for an invocation from outside; n + 1 for the continuation of run n. */
+  chain: number;
 }
 
 /** The Lambda's input does not describe a replay; the message lists each problem. */
@@ -78,7 +112,8 @@ export function parseReplayInvocation(input: unknown): ReplayInvocation {
       issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`),
     );
   }
-  const { dryRun, rate, ...rest } = parsed.data;
+  const { dryRun, rate, concurrency, continue: continueItself, ...fields } = parsed.data;
+  const { chain, ...rest } = { chain: undefined, ...fields };
   if (!('resume' in rest)) {
     // The combination rules (a selector or scan, a window's bounds) are checked now, so that every
     // input problem fails the invocation the same way; the run checks again, and freezes the window.
@@ -90,7 +125,21 @@ export function parseReplayInvocation(input: unknown): ReplayInvocation {
     }
   }
   const request: ReplayRequest = 'resume' in rest ? { resume: rest.resume } : { selection: rest };
-  return { request, dryRun: dryRun ?? false, rate: rate ?? DEFAULT_RATE };
+  return {
+    request,
+    dryRun: dryRun ?? false,
+    rate: rate ?? DEFAULT_RATE,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    continueItself: continueItself ?? true,
+    chain: chain ?? 1,
+  };
+}
+
+/** The input that continues a replay where a run stopped; what a continuation invokes the function with. */
+export interface ResumeInput {
+  resume: string;
+  rate: number;
+  concurrency?: number;
 }
 
 export interface ReplayResponse {
@@ -105,11 +154,17 @@ export interface ReplayResponse {
   failures: ReplayFailure[];
   complete: boolean;
   stopped?: string;
-  /** The input of the next invocation, when the time budget ended this one. */
-  resumeWith?: { resume: string; rate: number };
+  /**
+   * The input of the next invocation, when the time budget ended this one and it did not continue
+   * itself (continuation.ts).
+   */
+  resumeWith?: ResumeInput;
 }
 
-export function replayResponse(outcome: ReplayOutcome, rate: number): ReplayResponse {
+export function replayResponse(
+  outcome: ReplayOutcome,
+  controls: { rate: number; concurrency?: number },
+): ReplayResponse {
   return {
     replayId: outcome.replayId,
     selected: outcome.selected,
@@ -121,7 +176,15 @@ export function replayResponse(outcome: ReplayOutcome, rate: number): ReplayResp
     ...(outcome.stopped ? { stopped: outcome.stopped } : {}),
     // Only the time budget calls for another invocation: after too many failures, invoking again
     // would fail the same way until the cause is fixed.
-    ...(outcome.stopped === 'time-budget' ? { resumeWith: { resume: outcome.replayId, rate } } : {}),
+    ...(outcome.stopped === 'time-budget' ? { resumeWith: resumeInput(outcome.replayId, controls) } : {}),
+  };
+}
+
+export function resumeInput(replayId: string, controls: { rate: number; concurrency?: number }): ResumeInput {
+  return {
+    resume: replayId,
+    rate: controls.rate,
+    ...(controls.concurrency !== undefined ? { concurrency: controls.concurrency } : {}),
   };
 }
 

@@ -299,7 +299,7 @@ describe('the replay function', () => {
     });
   });
 
-  it('may call exactly what it calls: query and read stored events, write its progress, put events', () => {
+  it('may call exactly what it calls: query and read stored events, write its progress, put events, continue', () => {
     expect(allowedActions(template, SERVICE_NAMES.replay)).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
@@ -308,6 +308,7 @@ describe('the replay function', () => {
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
       'events:PutEvents',
+      'lambda:InvokeFunction',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'xray:PutTelemetryRecords',

@@ -42,6 +42,8 @@ describe('parseReplayInvocation: the replay Lambda input', () => {
       },
       dryRun: false,
       rate: DEFAULT_RATE,
+      continueItself: true,
+      chain: 1,
     });
   });
 
@@ -50,7 +52,40 @@ describe('parseReplayInvocation: the replay Lambda input', () => {
       request: { resume: 'rp-20260510T124700Z-3fa9c1d2' },
       dryRun: true,
       rate: 0,
+      continueItself: true,
+      chain: 1,
     });
+  });
+
+  it('takes the continuation controls: concurrency, continue and the chain of a resume', () => {
+    expect(
+      parseReplayInvocation({
+        resume: 'rp-20260510T124700Z-3fa9c1d2',
+        continue: true,
+        chain: 7,
+        concurrency: 4,
+      }),
+    ).toEqual({
+      request: { resume: 'rp-20260510T124700Z-3fa9c1d2' },
+      dryRun: false,
+      rate: DEFAULT_RATE,
+      concurrency: 4,
+      continueItself: true,
+      chain: 7,
+    });
+    expect(parseReplayInvocation({ orderRef: 'ORDER-1', continue: false })).toMatchObject({
+      continueItself: false,
+      chain: 1,
+    });
+  });
+
+  it.each([
+    ['a concurrency above the bound', { orderRef: 'ORDER-1', concurrency: 33 }, /concurrency: .*<=32/],
+    ['a concurrency of 0', { orderRef: 'ORDER-1', concurrency: 0 }, /concurrency: .*>=1/],
+    ['a chain on a new selection', { orderRef: 'ORDER-1', chain: 2 }, /Unrecognized key: "chain"/],
+    ['a chain of 0', { resume: 'rp-20260510T124700Z-3fa9c1d2', chain: 0 }, /chain: .*>=1/],
+  ])('refuses %s', (_case, input, message) => {
+    expect(problemsOf(input)).toMatch(message);
   });
 
   it.each([
@@ -108,7 +143,7 @@ describe('replayResponse', () => {
   };
 
   it('tells the caller how to continue when the time budget ended the run', () => {
-    expect(replayResponse(outcome, 50)).toMatchObject({
+    expect(replayResponse(outcome, { rate: 50 })).toMatchObject({
       replayId: 'rp-1',
       selected: 500,
       published: 299,
@@ -120,12 +155,16 @@ describe('replayResponse', () => {
   });
 
   it('gives no resumeWith after too many failures, so a loop does not spin on a broken bus', () => {
-    expect(replayResponse({ ...outcome, stopped: 'too-many-failures' }, 50).resumeWith).toBeUndefined();
+    expect(
+      replayResponse({ ...outcome, stopped: 'too-many-failures' }, { rate: 50 }).resumeWith,
+    ).toBeUndefined();
   });
 
   it('gives no resumeWith when complete', () => {
     const { stopped: _stopped, ...rest } = outcome;
-    expect(replayResponse({ ...rest, complete: true, failures: [] }, 50)).not.toHaveProperty('resumeWith');
+    expect(replayResponse({ ...rest, complete: true, failures: [] }, { rate: 50 })).not.toHaveProperty(
+      'resumeWith',
+    );
   });
 });
 
