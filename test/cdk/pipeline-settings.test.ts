@@ -224,6 +224,18 @@ describe('OkePayPipelineStack settings', () => {
     );
   });
 
+  it('fails the synth on a source CIDR that is not one, naming the setting and the entry', () => {
+    expect(() =>
+      buildApp({ contextSettings: { allowedSourceCidrs: ['203.0.113.0/24', '10.0.0.1'] } }),
+    ).toThrow('okepay.allowedSourceCidrs.1 must be an IPv4 or IPv6 CIDR');
+  });
+
+  it('fails the synth on reserved concurrency below the maximum concurrency', () => {
+    expect(() =>
+      buildApp({ contextSettings: { consumerMaxConcurrency: 50, consumerReservedConcurrency: 20 } }),
+    ).toThrow('okepay.consumerReservedConcurrency must be at least consumerMaxConcurrency (50), got 20');
+  });
+
   it('fails the synth on a bad prop, naming the setting', () => {
     expect(() => buildApp({ settings: { apiRateLimit: -1 } })).toThrow(
       'okepay.apiRateLimit must be an integer from 1 to 5000, got -1',
