@@ -103,9 +103,11 @@ export function visibilityTimeoutSeconds(settings: {
 
 const settingsObject = z.strictObject({
   /** Steady-state requests per second the IPN endpoint accepts before answering 429. */
-  apiRateLimit: integer(1, 5_000).default(50),
+  // Above the account's default API Gateway quota (10,000 requests/s, 5,000 burst per Region) only
+  // after a Service Quotas increase: the stage cannot go past the account (docs/DEPLOY.md, Throughput).
+  apiRateLimit: integer(1, 50_000).default(50),
   /** Requests the IPN endpoint accepts in a burst above the rate. */
-  apiBurstLimit: integer(1, 5_000).default(100),
+  apiBurstLimit: integer(1, 50_000).default(100),
   /** Memory of every function, in MB (CPU scales with it). */
   functionMemoryMb: integer(128, 10_240).default(512),
   /** Ingest timeout. API Gateway HTTP APIs wait at most 30 s for an integration. */

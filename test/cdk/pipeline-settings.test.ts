@@ -238,7 +238,7 @@ describe('OkePayPipelineStack settings', () => {
 
   it('fails the synth on a bad prop, naming the setting', () => {
     expect(() => buildApp({ settings: { apiRateLimit: -1 } })).toThrow(
-      'okepay.apiRateLimit must be an integer from 1 to 5000, got -1',
+      'okepay.apiRateLimit must be an integer from 1 to 50000, got -1',
     );
   });
 });
