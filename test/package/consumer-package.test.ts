@@ -237,9 +237,13 @@ describe('okepay-events installed from its packed tarball', { timeout: 120_000 }
   });
 
   it("runs the example consumer's own unit test", () => {
-    const output = run(process.execPath, ['--test', 'out/examples/idempotent-consumer.test.js'], {
-      cwd: projectDir,
-    });
+    const output = run(
+      process.execPath,
+      ['--test', '--test-reporter=tap', 'out/examples/idempotent-consumer.test.js'],
+      {
+        cwd: projectDir,
+      },
+    );
     expect(output).toMatch(/# pass 2\b/);
     expect(output).toMatch(/# fail 0\b/);
   });
