@@ -9,7 +9,7 @@
 import type { EventBus } from '../shared/bus/event-bus.ts';
 import { PERMANENT_ERROR_CODES, publishEntries } from '../shared/bus/publish-entries.ts';
 import { type CanonicalEvent, type RawOnBus, toCanonicalEvent } from '../shared/canonical/normalise.ts';
-import { orderingOf } from '../shared/canonical/ordering.ts';
+import { type OrderingFact, orderingOf } from '../shared/canonical/ordering.ts';
 import { type Log, METRICS, type MetricSink } from '../shared/observability.ts';
 import { parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import { StoredEventNotFoundError } from '../shared/store/errors.ts';
@@ -90,8 +90,21 @@ export async function publishQueuedIpns(
   const unreadableById = new Map(unreadable.map((item) => [eventKeyId(item.key), item.error]));
   const outcomeById = new Map<string, RecordOutcome>();
 
-  // One Query per payment of the batch, for the ordering signals (what else is stored for it).
-  const facts = await deps.store.orderingFacts(stored.map((event) => event.paymentId));
+  // One Query per payment of the batch, for the ordering signals (what else is stored for it). Each on
+  // its own: a failed Query fails only that payment's records (retried from the queue), not the batch.
+  const paymentIds = [...new Set(stored.map((event) => event.paymentId))];
+  const factResults = await Promise.allSettled(paymentIds.map((id) => deps.store.orderingFacts([id])));
+  const facts = new Map<string, OrderingFact[]>();
+  const factErrors = new Map<string, Error>();
+  paymentIds.forEach((paymentId, index) => {
+    const result = factResults[index];
+    if (result?.status === 'fulfilled') facts.set(paymentId, result.value.get(paymentId) ?? []);
+    else
+      factErrors.set(
+        paymentId,
+        result?.reason instanceof Error ? result.reason : new Error(String(result?.reason)),
+      );
+  });
   const toPublish: { event: StoredEvent; canonical: CanonicalEvent }[] = [];
   for (const key of new Map([...keyByMessage.values()].map((key) => [eventKeyId(key), key])).values()) {
     const id = eventKeyId(key);
@@ -122,6 +135,13 @@ export async function publishQueuedIpns(
       // Only `okepay revisions release` publishes a held revision: it sets `received` and enqueues.
       log.warn('Skipped a revision that is not released for publishing', { ...key, status: event.status });
       outcomeById.set(id, { status: 'not-publishable-now', reason: event.status });
+    } else if (factErrors.has(event.paymentId)) {
+      const error = factErrors.get(event.paymentId) as Error;
+      log.warn('The ordering facts of this payment could not be read; the message will be retried', {
+        ...key,
+        error,
+      });
+      outcomeById.set(id, { status: 'failed', error });
     } else {
       try {
         const ordering = orderingOf(event, facts.get(event.paymentId) ?? []);

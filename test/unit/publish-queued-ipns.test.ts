@@ -278,4 +278,22 @@ describe('publishQueuedIpns', () => {
     expect([...outcomes.values()][0]?.status).toBe('failed');
     expect(metrics.count('UnpublishableEvents')).toBe(1);
   });
+
+  it('fails only the records of a payment whose ordering facts cannot be read', async () => {
+    const events = [storedEvent('pay_ok'), storedEvent('pay_no_facts')];
+    const { store, bus, deps } = await setup(events);
+    const facts = store.orderingFacts.bind(store);
+    store.orderingFacts = async (paymentIds) => {
+      if (paymentIds.includes('pay_no_facts')) {
+        throw new StoreUnavailableError('Query', { cause: new Error('ProvisionedThroughputExceeded') });
+      }
+      return facts(paymentIds);
+    };
+    const outcomes = await publishQueuedIpns(
+      events.map((event) => message(event)),
+      deps,
+    );
+    expect([...outcomes.values()].map((outcome) => outcome.status)).toEqual(['published', 'failed']);
+    expect(bus.published).toHaveLength(1);
+  });
 });
