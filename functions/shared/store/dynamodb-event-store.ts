@@ -256,6 +256,28 @@ function stateEntryOf(state: AttentionState, item: Item): StateEntry | undefined
   };
 }
 
+/** The `byState` partitions of a state: the pending shards, or the one held or rejected partition. */
+function statePartitions(state: AttentionState): string[] {
+  return state === 'pending' ? pendingStateKeys() : [state === 'held' ? HELD_STATE : REJECTED_STATE];
+}
+
+/** A Query of one `byState` partition, optionally only items received before an instant. */
+function statePartitionQuery(partition: string, receivedBefore: string | undefined) {
+  return {
+    IndexName: STATE_INDEX.name,
+    KeyConditionExpression:
+      receivedBefore === undefined ? '#part = :part' : '#part = :part AND #rk < :before',
+    ExpressionAttributeNames: {
+      '#part': STATE_INDEX.partitionKey,
+      ...(receivedBefore === undefined ? {} : { '#rk': STATE_INDEX.sortKey }),
+    },
+    ExpressionAttributeValues: {
+      ':part': { S: partition },
+      ...(receivedBefore === undefined ? {} : { ':before': { S: receivedBefore } }),
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** {@link EventStore} and {@link EventStateStore} on a DynamoDB table laid out as `table-design.ts` describes. */
@@ -498,23 +520,13 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
 
   async paymentRecord(paymentId: string): Promise<PaymentRecord> {
     const record: PaymentRecord = { events: [], markers: [] };
-    let startKey: Item | undefined;
-    do {
-      let page: QueryCommandOutput;
-      try {
-        page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            ConsistentRead: true,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
-            ExpressionAttributeValues: { ':pk': { S: paymentKey(paymentId) } },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-      } catch (error) {
-        throw new StoreUnavailableError('Query', { cause: error });
-      }
+    const pages = this.pages({
+      ConsistentRead: true,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: paymentKey(paymentId) } },
+    });
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const marker = markerOf(item);
         if (marker) {
@@ -527,8 +539,7 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
           }
         }
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return record;
   }
 
@@ -537,30 +548,20 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
     await Promise.all(
       [...new Set(paymentIds)].map(async (paymentId) => {
         const found: OrderingFact[] = [];
-        let startKey: Item | undefined;
-        do {
-          let page: QueryCommandOutput;
-          try {
-            page = await this.client.send(
-              new QueryCommand({
-                TableName: this.tableName,
-                ConsistentRead: true,
-                // The payment's stored events only (not its dedup markers), without their bodies.
-                KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :event)',
-                ProjectionExpression: '#sk, #event, revision, occurredAt, receivedAt, #status',
-                ExpressionAttributeNames: {
-                  '#pk': TABLE_KEYS.partitionKey,
-                  '#sk': TABLE_KEYS.sortKey,
-                  '#event': 'event',
-                  '#status': 'status',
-                },
-                ExpressionAttributeValues: { ':pk': { S: paymentKey(paymentId) }, ':event': { S: 'EVENT#' } },
-                ExclusiveStartKey: startKey,
-              }),
-            );
-          } catch (error) {
-            throw new StoreUnavailableError('Query', { cause: error });
-          }
+        const pages = this.pages({
+          ConsistentRead: true,
+          // The payment's stored events only (not its dedup markers), without their bodies.
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :event)',
+          ProjectionExpression: '#sk, #event, revision, occurredAt, receivedAt, #status',
+          ExpressionAttributeNames: {
+            '#pk': TABLE_KEYS.partitionKey,
+            '#sk': TABLE_KEYS.sortKey,
+            '#event': 'event',
+            '#status': 'status',
+          },
+          ExpressionAttributeValues: { ':pk': { S: paymentKey(paymentId) }, ':event': { S: 'EVENT#' } },
+        });
+        for await (const page of pages) {
           for (const item of page.Items ?? []) {
             const status = item.status?.S ?? '';
             const event = item.event?.S;
@@ -569,8 +570,7 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
             if (!event || !occurredAt || !receivedAt || !isStatus(status)) continue;
             found.push({ event, revision: Number(item.revision?.N ?? 1), occurredAt, receivedAt, status });
           }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey);
+        }
         facts.set(paymentId, found);
       }),
     );
@@ -578,10 +578,8 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
   }
 
   async listState(state: AttentionState, options: ListStateOptions = {}): Promise<StateEntry[]> {
-    const partitions =
-      state === 'pending' ? pendingStateKeys() : [state === 'held' ? HELD_STATE : REJECTED_STATE];
     const perPartition = await Promise.all(
-      partitions.map((partition) => this.queryState(state, partition, options)),
+      statePartitions(state).map((partition) => this.queryState(state, partition, options)),
     );
     const entries = perPartition.flat();
     // Each partition is sorted by receivedKey; merging by receivedAt keeps the whole list in order.
@@ -591,32 +589,14 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
   }
 
   async countState(state: AttentionState, options: { receivedBefore?: string } = {}): Promise<number> {
-    const partitions =
-      state === 'pending' ? pendingStateKeys() : [state === 'held' ? HELD_STATE : REJECTED_STATE];
-    const before = options.receivedBefore;
     const counts = await Promise.all(
-      partitions.map(async (partition) => {
+      statePartitions(state).map(async (partition) => {
         let total = 0;
-        let startKey: Item | undefined;
-        do {
-          const page = await this.query({
-            IndexName: STATE_INDEX.name,
-            KeyConditionExpression:
-              before === undefined ? '#part = :part' : '#part = :part AND #rk < :before',
-            ExpressionAttributeNames: {
-              '#part': STATE_INDEX.partitionKey,
-              ...(before === undefined ? {} : { '#rk': STATE_INDEX.sortKey }),
-            },
-            ExpressionAttributeValues: {
-              ':part': { S: partition },
-              ...(before === undefined ? {} : { ':before': { S: before } }),
-            },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          });
-          total += page.Count ?? 0;
-          startKey = page.LastEvaluatedKey;
-        } while (startKey);
+        const pages = this.pages({
+          ...statePartitionQuery(partition, options.receivedBefore),
+          Select: 'COUNT',
+        });
+        for await (const page of pages) total += page.Count ?? 0;
         return total;
       }),
     );
@@ -764,31 +744,31 @@ export class DynamoDbEventStore implements EventStore, EventStateStore {
     options: ListStateOptions,
   ): Promise<StateEntry[]> {
     const entries: StateEntry[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.query({
-        IndexName: STATE_INDEX.name,
-        KeyConditionExpression:
-          options.receivedBefore === undefined ? '#part = :part' : '#part = :part AND #rk < :before',
-        ExpressionAttributeNames: {
-          '#part': STATE_INDEX.partitionKey,
-          ...(options.receivedBefore === undefined ? {} : { '#rk': STATE_INDEX.sortKey }),
-        },
-        ExpressionAttributeValues: {
-          ':part': { S: partition },
-          ...(options.receivedBefore === undefined ? {} : { ':before': { S: options.receivedBefore } }),
-        },
-        ScanIndexForward: !options.newestFirst,
-        ExclusiveStartKey: startKey,
-      });
+    const pages = this.pages({
+      ...statePartitionQuery(partition, options.receivedBefore),
+      ScanIndexForward: !options.newestFirst,
+    });
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const entry = stateEntryOf(state, item);
         if (entry) entries.push(entry);
       }
-      startKey = page.LastEvaluatedKey;
       // Per partition, a limit is enough once met: the merge keeps the first `limit` of all of them.
-    } while (startKey && (options.limit === undefined || entries.length < options.limit));
+      if (options.limit !== undefined && entries.length >= options.limit) break;
+    }
     return entries;
+  }
+
+  /** Every page of a Query, following `LastEvaluatedKey`; stop early by leaving the loop. */
+  private async *pages(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExclusiveStartKey'>,
+  ): AsyncGenerator<QueryCommandOutput> {
+    let startKey: Item | undefined;
+    do {
+      const page = await this.query({ ...input, ExclusiveStartKey: startKey });
+      yield page;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   private async query(
