@@ -10,12 +10,15 @@ import { readLocalBusRecord } from '../../functions/local/bus-record.ts';
 import { DEV_WEBHOOK_SECRET } from '../../functions/local/pipeline.ts';
 import { SqsDeadLetterQueue } from '../../functions/operations/dead-letters/sqs-dead-letter-queue.ts';
 import { LIST_STATES, type ListState, listEvents } from '../../functions/operations/list-events.ts';
-import { type PaymentTimeline, paymentTimeline } from '../../functions/operations/payment-timeline.ts';
+import {
+  canonicalEventOf,
+  type PaymentTimeline,
+  paymentTimeline,
+} from '../../functions/operations/payment-timeline.ts';
 import { DynamoDbStoredEventQuery } from '../../functions/replay/dynamodb-stored-event-query.ts';
 import { InvalidSelectionError } from '../../functions/replay/errors.ts';
 import { formatCount, formatTable, processTerminal, type Terminal } from '../../functions/replay/terminal.ts';
 import { DEFAULT_EVENT_SOURCE } from '../../functions/shared/canonical/constants.ts';
-import { toCanonicalEvent } from '../../functions/shared/canonical/normalise.ts';
 import { signatureHeader } from '../../functions/shared/ipn/signature.ts';
 import { parseSecretList } from '../../functions/shared/secrets/webhook-secrets.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
@@ -294,7 +297,7 @@ async function show(
           events: timeline.events.map(({ body, ...event }) => ({
             ...event,
             ...(values.body
-              ? { body: body.toString('utf8'), canonical: canonicalOf({ ...event, body }, body) }
+              ? { body: body.toString('utf8'), canonical: canonicalOf({ ...event, body }) }
               : {}),
           })),
           rejected: timeline.rejected.map(({ body, ...item }) => ({
@@ -313,20 +316,9 @@ async function show(
   return timelines.every((timeline) => timeline.entries.length === 0) ? 1 : 0;
 }
 
-function canonicalOf(event: PaymentTimeline['events'][number], body: Buffer): unknown {
+function canonicalOf(event: PaymentTimeline['events'][number]): unknown {
   try {
-    return toCanonicalEvent(
-      {
-        ...event,
-        body,
-        signatureTimestamp: 0,
-        occurredAt: '',
-        conflictCount: 0,
-        expiresAt: 0,
-        status: 'received',
-      },
-      { source: DEFAULT_EVENT_SOURCE },
-    ).detail;
+    return canonicalEventOf(event, DEFAULT_EVENT_SOURCE).detail;
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
@@ -370,7 +362,7 @@ export function renderTimeline(timeline: PaymentTimeline, target: Target, withBo
         `Body of ${event.event} revision ${event.revision} (as received):`,
         event.body.toString('utf8'),
       );
-      lines.push(`Canonical event detail:`, JSON.stringify(canonicalOf(event, event.body), null, 2));
+      lines.push(`Canonical event detail:`, JSON.stringify(canonicalOf(event), null, 2));
     }
     for (const item of timeline.rejected)
       lines.push('', `Rejected body ${item.bodySha256}:`, item.body.toString('utf8'));

@@ -11,6 +11,7 @@
  */
 
 import { eventIdFor } from '../shared/canonical/event-id.ts';
+import { type CanonicalEvent, toCanonicalEvent } from '../shared/canonical/normalise.ts';
 import { parseQueuedIpn } from '../shared/queue/parse-queued-ipn.ts';
 import type { EventStateStore, StateEntry } from '../shared/store/event-states.ts';
 import {
@@ -331,6 +332,19 @@ export async function paymentTimeline(paymentId: string, sources: TimelineSource
     entries,
     unknowns,
   };
+}
+
+/**
+ * The canonical event a stored event of the timeline makes, as the consumer builds it. The view keeps
+ * what the normaliser reads (body, revision, receivedAt); the other fields of a stored item never reach
+ * the event, so they are filled with placeholders here, in one place. Throws what the normaliser throws
+ * (a body no longer valid as an IPN).
+ */
+export function canonicalEventOf(event: StoredEventView, source: string): CanonicalEvent {
+  return toCanonicalEvent(
+    { ...event, signatureTimestamp: 0, occurredAt: '', conflictCount: 0, expiresAt: 0, status: 'received' },
+    { source },
+  );
 }
 
 /** Same instant: the order things happen in. */

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isSafeNumber, LosslessNumber, parse as parseLossless } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statusFor } from '../../functions/shared/canonical/normalise.ts';
+import { statusFor } from '../../functions/shared/canonical/status.ts';
 import { paymentEventEnvelopeSchema } from '../../functions/shared/canonical/payment-event.ts';
 import { KNOWN_IPN_EVENTS } from '../../functions/shared/ipn/payload.ts';
 import { parsePaymentEvent } from '../../packages/okepay-events/src/parse.ts';

@@ -7,8 +7,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { entrySize, MAX_PUT_EVENTS_BYTES } from '../../functions/shared/bus/event-bus.ts';
 import { eventIdFor } from '../../functions/shared/canonical/event-id.ts';
-import { statusFor, toCanonicalEvent } from '../../functions/shared/canonical/normalise.ts';
+import { toCanonicalEvent } from '../../functions/shared/canonical/normalise.ts';
 import { paymentEventDetailSchema } from '../../functions/shared/canonical/payment-event.ts';
+import { statusFor } from '../../functions/shared/canonical/status.ts';
 import {
   MAX_ACQUIRER_LENGTH,
   MAX_ATTEMPT_CODE_LENGTH,

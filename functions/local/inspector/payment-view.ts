@@ -9,11 +9,11 @@ import { renderTimeline, timelineSources } from '../../../bin/commands/events.ts
 import type { Target } from '../../../bin/commands/targets.ts';
 import {
   type BusRecordEntry,
+  canonicalEventOf,
   type PaymentTimeline,
   paymentTimeline,
   type StoredEventView,
 } from '../../operations/payment-timeline.ts';
-import { toCanonicalEvent } from '../../shared/canonical/normalise.ts';
 import type { SignatureScheme } from '../../shared/ipn/signature.ts';
 import { signatureHeader } from '../../shared/ipn/signature.ts';
 import { DynamoDbEventStore } from '../../shared/store/dynamodb-event-store.ts';
@@ -66,18 +66,7 @@ function canonicalOf(
     }
   }
   try {
-    const { entry } = toCanonicalEvent(
-      {
-        ...event,
-        // What the normaliser reads besides the body; the rest of a stored item does not reach the event.
-        signatureTimestamp: 0,
-        occurredAt: '',
-        conflictCount: 0,
-        expiresAt: 0,
-        status: 'received',
-      },
-      { source: eventSource },
-    );
+    const { entry } = canonicalEventOf(event, eventSource);
     return {
       from: 'computed',
       json: prettyJson(

@@ -14,8 +14,6 @@ import type { OrderingSignals } from './ordering.ts';
 import type { PaymentEventDetail } from './payment-event.ts';
 import { statusFor } from './status.ts';
 
-export { statusFor } from './status.ts';
-
 export interface ReplayMarker {
   replayId: string;
   requestedAt: string;
