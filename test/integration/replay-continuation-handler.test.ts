@@ -1,9 +1,3 @@
-/**
- * The real replay handler continuing itself through the real LambdaInvoker and the AWS SDK, against a
- * local Lambda endpoint on 127.0.0.1 (AWS_ENDPOINT_URL_LAMBDA): it answers an `Event` Invoke with 202,
- * as Lambda does, then runs the handler with the payload, as Lambda's async queue would.
- */
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
@@ -12,8 +6,8 @@ import { type EventBusServer, startEventBusServer } from '../../functions/local/
 import type { ContinuedResponse } from '../../functions/replay/continuation.ts';
 import type { PaymentEventDetail } from '../../functions/shared/canonical/payment-event.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
-import { ipnJson } from '../helpers/ipn.ts';
 import { type LocalAws, startLocalAws } from '../helpers/local-aws.ts';
+import { storedEventOf } from '../helpers/stored-event.ts';
 
 type ReplayHandler = (event: unknown, context?: Context) => Promise<unknown>;
 
@@ -92,22 +86,7 @@ beforeAll(async () => {
         const n = start + offset;
         const receivedAt = new Date(Date.parse(WINDOW.since) + n * spacingMs).toISOString();
         const paymentId = `pay_self_${String(n).padStart(4, '0')}`;
-        const body = Buffer.from(ipnJson({ payment_id: paymentId, order_ref: `ORDER-${n}` }));
-        await store.putIfAbsent({
-          paymentId,
-          event: 'payment.succeeded',
-          orderRef: `ORDER-${n}`,
-          body,
-          bodySha256: createHash('sha256').update(body).digest('hex'),
-          signatureTimestamp: Math.floor(Date.parse(receivedAt) / 1000),
-          receivedAt,
-          occurredAt: receivedAt,
-          status: 'published',
-          publishedAt: receivedAt,
-          revision: 1,
-          conflictCount: 0,
-          expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-        });
+        await store.putIfAbsent(storedEventOf({ paymentId, orderRef: `ORDER-${n}`, receivedAt }));
       }),
     );
   }

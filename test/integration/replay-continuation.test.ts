@@ -1,12 +1,3 @@
-/**
- * A replay that needs several Lambda runs continues by itself, against real servers on 127.0.0.1
- * (dynalite and the project's local EventBridge endpoint). Each "invocation" is what the replay handler
- * does: parse the JSON input, run the replay with a time budget, and continue through an `Invoker`;
- * here the invoker calls that same logic again without waiting (as InvocationType Event does), with the
- * input serialised and parsed as Lambda would. A budget of a few hundred milliseconds and a rate limit
- * make 200 events take several runs.
- */
-import { createHash } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBusServer, startEventBusServer } from '../../functions/local/event-bus-server.ts';
@@ -28,8 +19,8 @@ import {
 import { EventBridgeEventBus } from '../../functions/shared/bus/eventbridge-event-bus.ts';
 import type { PaymentEventDetail } from '../../functions/shared/canonical/payment-event.ts';
 import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-store.ts';
-import { ipnJson } from '../helpers/ipn.ts';
 import { type LocalAws, startLocalAws, TEST_CREDENTIALS } from '../helpers/local-aws.ts';
+import { storedEventOf } from '../helpers/stored-event.ts';
 
 const BUS = 'okepay-replay-continuation-test';
 const EVENTS = 200;
@@ -139,22 +130,7 @@ beforeAll(async () => {
         const n = start + offset;
         const receivedAt = new Date(Date.parse(SINCE) + n * spacingMs).toISOString();
         const paymentId = `pay_chain_${String(n).padStart(4, '0')}`;
-        const body = Buffer.from(ipnJson({ payment_id: paymentId, order_ref: `ORDER-${n}` }));
-        await store.putIfAbsent({
-          paymentId,
-          event: 'payment.succeeded',
-          orderRef: `ORDER-${n}`,
-          body,
-          bodySha256: createHash('sha256').update(body).digest('hex'),
-          signatureTimestamp: Math.floor(Date.parse(receivedAt) / 1000),
-          receivedAt,
-          occurredAt: receivedAt,
-          status: 'published',
-          publishedAt: receivedAt,
-          revision: 1,
-          conflictCount: 0,
-          expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-        });
+        await store.putIfAbsent(storedEventOf({ paymentId, orderRef: `ORDER-${n}`, receivedAt }));
       }),
     );
   }

@@ -1,10 +1,3 @@
-/**
- * Replay against real servers on 127.0.0.1: dynalite (the table and its indexes), local-aws-sqs, and the
- * project's local EventBridge endpoint. Events are accepted by the real ingest handler; older ones, spread
- * over several days, are written with the real DynamoDbEventStore. Replays run through the real adapters,
- * the CLI command and the replay Lambda handler.
- */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +24,7 @@ import { DynamoDbEventStore } from '../../functions/shared/store/dynamodb-event-
 import { httpApiEvent } from '../helpers/api-gateway.ts';
 import { ipnJson, RawNumber, signedHeaders, TEST_SECRET } from '../helpers/ipn.ts';
 import { type LocalAws, startLocalAws, TEST_CREDENTIALS } from '../helpers/local-aws.ts';
+import { storedEventOf } from '../helpers/stored-event.ts';
 import { recordingTerminal } from '../helpers/terminal.ts';
 
 type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -107,22 +101,7 @@ async function writeHistoric(): Promise<void> {
   for (const [index, receivedAt] of times.entries()) {
     const paymentId = `pay_old_${index}`;
     const event = index % 2 === 0 ? 'payment.succeeded' : 'payment.failed';
-    const body = Buffer.from(ipnJson({ payment_id: paymentId, event, order_ref: 'ORDER-OLD' }));
-    await store.putIfAbsent({
-      paymentId,
-      event,
-      orderRef: 'ORDER-OLD',
-      body,
-      bodySha256: createHash('sha256').update(body).digest('hex'),
-      signatureTimestamp: Math.floor(Date.parse(receivedAt) / 1000),
-      receivedAt,
-      occurredAt: receivedAt,
-      status: 'published',
-      publishedAt: receivedAt,
-      revision: 1,
-      conflictCount: 0,
-      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-    });
+    await store.putIfAbsent(storedEventOf({ paymentId, event, orderRef: 'ORDER-OLD', receivedAt }));
     historic.push({ paymentId, event, receivedAt });
   }
 }
