@@ -15,9 +15,9 @@
  * body is kept whole as its own revision, never dropped. See {@link storeVerifiedIpn}.
  */
 import { createHash } from 'node:crypto';
-import { contentSha256 } from '../shared/ipn/content-hash.ts';
+import { contentSha256, contentSha256OfDocument } from '../shared/ipn/content-hash.ts';
 import { InvalidPayloadError, SignatureVerificationError } from '../shared/ipn/errors.ts';
-import { type IpnPayload, parseIpnBody } from '../shared/ipn/payload.ts';
+import { type IpnPayload, parseIpnDocument } from '../shared/ipn/payload.ts';
 import { SIGNATURE_HEADER, type SignatureScheme, verifySignatureMatch } from '../shared/ipn/signature.ts';
 import { type Log, METRICS, type MetricSink, secretMatchMetric } from '../shared/observability.ts';
 import { type IpnQueue, queuedIpnOf as queueMessage } from '../shared/queue/ipn-queue.ts';
@@ -129,9 +129,10 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
   const bodySha256 = sha256Hex(request.rawBody);
 
   let payload: IpnPayload;
+  let document: object;
   try {
     assertJsonContentType(request.headers['content-type']);
-    payload = parseIpnBody(request.rawBody);
+    ({ payload, document } = parseIpnDocument(request.rawBody));
   } catch (error) {
     if (error instanceof InvalidPayloadError || error instanceof UnsupportedMediaTypeError) {
       const httpStatus = error instanceof UnsupportedMediaTypeError ? 415 : 400;
@@ -160,7 +161,7 @@ export async function receiveIpn(request: IpnRequest, deps: ReceiveIpnDeps): Pro
   }
 
   return storeVerifiedIpn(
-    { payload, rawBody: request.rawBody, bodySha256, signatureTimestamp, receivedAt },
+    { payload, document, rawBody: request.rawBody, bodySha256, signatureTimestamp, receivedAt },
     deps,
   );
 }
@@ -187,6 +188,8 @@ const expiresAtFor = (fromMs: number, days: number) => Math.floor(fromMs / 1000)
 /** A body whose signature was verified and whose payload is valid. */
 export interface VerifiedIpn {
   payload: IpnPayload;
+  /** The body as parsed (lossless numbers), when the caller has it: its content hash needs no new parse. */
+  document?: object;
   rawBody: Buffer;
   bodySha256: string;
   signatureTimestamp: number;
@@ -210,7 +213,8 @@ export async function storeVerifiedIpn(ipn: VerifiedIpn, deps: StoreIpnDeps): Pr
   const nowMs = deps.now();
   // The body expires `retentionDays` after it was received, whether now or at its first delivery.
   const expiresAt = expiresAtFor(Date.parse(ipn.receivedAt), settings.retentionDays);
-  const contentHash = contentSha256(ipn.rawBody);
+  const contentHash =
+    ipn.document === undefined ? contentSha256(ipn.rawBody) : contentSha256OfDocument(ipn.document);
   const firstKey: EventKey = { paymentId: payload.payment_id, event: payload.event };
   const context = { ...firstKey, bodySha256: ipn.bodySha256 };
 

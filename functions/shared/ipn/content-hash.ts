@@ -45,3 +45,8 @@ export function canonicalJson(body: Buffer | string): string {
 export function contentSha256(body: Buffer | string): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
+
+/** As {@link contentSha256}, of a document already parsed with lossless-json (no second parse). */
+export function contentSha256OfDocument(document: unknown): string {
+  return createHash('sha256').update(canonical(document)).digest('hex');
+}

@@ -206,6 +206,14 @@ const CLOSE_BRACE = 0x7d;
 
 /** Decodes, parses and validates a raw IPN body; throws {@link InvalidPayloadError} with every issue. */
 export function parseIpnBody(rawBody: Buffer): IpnPayload {
+  return parseIpnDocument(rawBody).payload;
+}
+
+/**
+ * As {@link parseIpnBody}, and the parsed document too (lossless numbers), so a caller that needs it
+ * (the content hash of the ingest) does not parse the body a second time.
+ */
+export function parseIpnDocument(rawBody: Buffer): { payload: IpnPayload; document: object } {
   if (rawBody.subarray(0, 3).equals(UTF8_BOM)) {
     throw new InvalidPayloadError([
       { path: '', message: 'body starts with a UTF-8 byte order mark; send plain JSON without a BOM' },
@@ -242,5 +250,5 @@ export function parseIpnBody(rawBody: Buffer): IpnPayload {
     }));
     throw new InvalidPayloadError(issues, { cause: result.error });
   }
-  return result.data;
+  return { payload: result.data, document };
 }
